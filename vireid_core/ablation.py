@@ -1,0 +1,104 @@
+"""The paper's ablation M1–M6 (config.ABLATIONS) over seeds: runs, aggregation, table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vireid_core.config import ABLATIONS, get_preset
+from vireid_core.learning.checkpoints import atomic_write_text
+
+DESCRIPTIONS = {
+    "M1": "intra-modality baseline (stage 1 only)",
+    "M2": "+ naive global clustering (plain Jaccard)",
+    "M3": "+ bias-mitigated global clustering (MAJ)",
+    "M4": "+ subset clustering",
+    "M5": "+ modality-invariance learning (split prototypes)",
+    "M6": "full BMIL",
+}
+
+
+def _final_numbers(result: dict[str, Any]) -> dict[str, float]:
+    """Flatten one run's results.json into metric name → value (percent for retrieval)."""
+    evaluations = result["evaluations"]
+    final = evaluations.get("stage 2") or evaluations.get("stage 1")
+    out: dict[str, float] = {}
+    for mode, metrics in final.items():
+        for key in ("rank1", "mAP", "mINP"):
+            out[f"{mode}_{key}"] = 100.0 * metrics[key]
+    last_global = [r for r in result["history"] if r.get("clusters_global") is not None]
+    if last_global:
+        rec = last_global[-1]
+        for key in ("global_ari", "global_mixed_fraction", "global_cross_pair_precision",
+                    "global_cross_pair_recall"):
+            if rec.get(key) is not None:
+                out[key] = float(rec[key])
+    return out
+
+
+def aggregate(per_seed: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """name → metric → {mean, std, n} over seeds."""
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for name, runs in per_seed.items():
+        keys = sorted({k for run in runs for k in run})
+        table[name] = {}
+        for key in keys:
+            values = np.array([run[key] for run in runs if key in run], dtype=float)
+            table[name][key] = {"mean": float(values.mean()), "std": float(values.std(ddof=0)),
+                                "n": int(len(values))}
+    return table
+
+
+def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Markdown table: all/indoor R1, mAP, mINP (mean ± std) and global clustering figures."""
+    cols = [("all_rank1", "all R1"), ("all_mAP", "all mAP"), ("all_mINP", "all mINP"),
+            ("indoor_rank1", "indoor R1"), ("indoor_mAP", "indoor mAP"),
+            ("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters")]
+    lines = ["| config | " + " | ".join(c[1] for c in cols) + " |",
+             "|---|" + "---:|" * len(cols)]
+    for name, metrics in table.items():
+        cells = []
+        for key, _ in cols:
+            m = metrics.get(key)
+            if m is None:
+                cells.append("–")
+            elif key.startswith("global"):
+                cells.append(f"{m['mean']:.3f} ± {m['std']:.3f}")
+            else:
+                cells.append(f"{m['mean']:.1f} ± {m['std']:.1f}")
+        lines.append(f"| {name} {DESCRIPTIONS.get(name, '')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_ablation(preset: str, names: list[str], seeds: int, out: Path, *,
+                 overrides: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Train every ablation config for ``seeds`` seeds (1..seeds) into ``out/<name>/seed<k>``.
+
+    Finished runs (with ``results.json``) are reused, so an interrupted ablation resumes. Returns
+    ``{"table": markdown, "aggregate": …, "runs": …}`` and writes ``out/ablation.json``.
+    """
+    from vireid_core.workflow import train_run
+
+    for name in names:
+        if name not in ABLATIONS:
+            raise ValueError(f"unknown ablation config {name!r}; choose from {', '.join(ABLATIONS)}")
+    if seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {seeds}")
+    per_seed: dict[str, list[dict[str, float]]] = {}
+    for name in names:
+        per_seed[name] = []
+        for seed in range(1, seeds + 1):
+            run_dir = out / name / f"seed{seed}"
+            results = run_dir / "results.json"
+            if not results.is_file():
+                config = get_preset(f"{preset}:{name}", {**(overrides or {}), "seed": seed})
+                train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), progress=progress)
+            per_seed[name].append(_final_numbers(json.loads(results.read_text())))
+    table = aggregate(per_seed)
+    summary = {"preset": preset, "seeds": seeds, "aggregate": table, "runs": per_seed,
+               "table": format_table(table)}
+    atomic_write_text(out / "ablation.json", json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,141 @@
+"""``python -m vireid_core <command>``: synth, train, evaluate, demo, ablation.
+
+Argument parsing lives here only; each command builds one config object and calls the package.
+Errors the user can fix (bad paths, bad values) print one ``error:`` line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DESCRIPTION = """vireid — unsupervised visible-infrared person re-identification (BMIL).
+
+commands:
+  synth      write the SynthVI dataset in the SYSU-MM01 or RegDB layout
+  train      two-stage BMIL training with a named preset
+  evaluate   evaluate a checkpoint with the exact SYSU-MM01 / RegDB / LLCM protocol
+  demo       SynthVI + the synthvi-cpu preset + evaluation + a printed table and figures
+  ablation   the paper's M1-M6 ablation over several seeds
+"""
+
+
+def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value (e.g. cluster.eps_global=0.5), got {pair!r}")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="write SynthVI in an official layout",
+                       description="Write the procedural SynthVI visible/infrared dataset in the official "
+                                   "SYSU-MM01 or RegDB layout (deterministic for a seed).")
+    p.add_argument("--out", required=True,
+                   help="output folder (created; must be empty or an earlier SynthVI output)")
+    p.add_argument("--layout", choices=("sysu", "regdb"), default="sysu")
+    p.add_argument("--identities", type=int, default=None,
+                   help="sysu: total identities, split ~55/7/38 %% into train/val/test (default 270); "
+                        "regdb: persons (default 412)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--height", type=int, default=128)
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--ir-lum-mix", type=float, default=None,
+                   help="share of infrared intensity that follows visible luminance (0 = pure thermal)")
+    p.add_argument("--source", action="store_true",
+                   help="write the disjoint labelled source set (for pretraining) instead of the target set")
+    p.add_argument("--contact-sheet", default=None, help="also draw a contact sheet PNG here")
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from vireid_core.config import ABLATIONS, preset_names
+
+    p = sub.add_parser("train", help="two-stage BMIL training",
+                       description="Train BMIL (stage 1 intra-modality, stage 2 cross-modality).")
+    p.add_argument("--preset", required=True,
+                   help=f"one of {', '.join(preset_names())}, optionally with an ablation suffix "
+                        f"(:{'/:'.join(ABLATIONS)}), e.g. synthvi-cpu:M3")
+    p.add_argument("--data-root", default="", help="dataset folder (SynthVI: generated here if empty)")
+    p.add_argument("--out", required=True, help="run folder: config.json, metrics.jsonl, checkpoints")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set schedule.iters=100 (repeatable)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint",
+                       description="Evaluate a vireid (or official BMIL) checkpoint with the exact protocol.")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--dataset", required=True, help="sysu | regdb | llcm | synthvi")
+    p.add_argument("--data-root", default="", help="dataset folder (SynthVI: the generated SYSU layout)")
+    p.add_argument("--mode", default=None, help="sysu: all | indoor (default: both); "
+                                                "regdb: v2t | t2v; llcm: ir_to_vis | vis_to_ir")
+    p.add_argument("--shots", type=int, choices=(1, 10), default=1)
+    p.add_argument("--trials", type=int, default=10)
+    p.add_argument("--trial", type=int, default=1, help="RegDB split 1..10")
+    p.add_argument("--selection", default="last epoch",
+                   help="how this checkpoint was chosen (printed with the results)")
+    p.add_argument("--json", default=None, help="write the report here (default: next to the checkpoint)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="the main job on SynthVI",
+                       description="Generate SynthVI, train with the synthvi-cpu preset, evaluate, print "
+                                   "a results table and write the figures.")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--preset", default="synthvi-cpu")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--figures", default="figures")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _add_ablation(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ablation", help="M1-M6 over seeds",
+                       description="Run the paper's ablation M1-M6 on a preset over several seeds and "
+                                   "write a results JSON and table.")
+    p.add_argument("--preset", default="synthvi-cpu")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--configs", default="M1,M2,M3,M4,M5,M6")
+    p.add_argument("--out", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command."""
+    parser = argparse.ArgumentParser(prog="python -m vireid_core", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="{synth,train,evaluate,demo,ablation}")
+    sub.required = True
+    for add in (_add_synth, _add_train, _add_evaluate, _add_demo, _add_ablation):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit status (0 ok, 2 user error)."""
+    args = build_parser().parse_args(argv)
+    from vireid_core import commands
+
+    handler = getattr(commands, f"run_{args.command}")
+    try:
+        return int(handler(args) or 0)
+    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def print_json(data: object, path: str | Path | None) -> None:
+    """Write ``data`` as indented JSON to ``path`` (if given)."""
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,157 @@
+"""The CLI commands' bodies: turn parsed arguments into one config and call the package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from vireid_core.cli import _parse_sets, print_json
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    """``synth``: write SynthVI (target or source set) in the SYSU-MM01 or RegDB layout."""
+    from vireid_core.data.synthvi import SynthVIConfig, contact_sheet, write_dataset, write_source_set
+
+    changes: dict[str, Any] = {"seed": args.seed, "height": args.height, "width": args.width}
+    if args.ir_lum_mix is not None:
+        changes["ir_lum_mix"] = args.ir_lum_mix
+    if args.identities is not None:
+        if args.identities < 2:
+            raise ValueError(f"--identities must be at least 2, got {args.identities}")
+        if args.layout == "regdb":
+            changes["regdb_n_ids"] = args.identities
+        elif args.source:
+            changes["n_source_ids"] = args.identities
+        else:
+            n_test = max(1, round(args.identities * 0.37))
+            n_val = round(args.identities * 0.07)
+            changes.update(n_train_ids=args.identities - n_test - n_val, n_val_ids=n_val, n_test_ids=n_test)
+    config = SynthVIConfig(**changes)
+    started = time.perf_counter()
+    if args.source:
+        root = write_source_set(args.out, config)
+    else:
+        root = write_dataset(args.out, args.layout, config)
+    print(f"SynthVI ({'source' if args.source else args.layout} layout) written to {root} "
+          f"in {time.perf_counter() - started:.1f} s")
+    if args.contact_sheet:
+        contact_sheet(args.contact_sheet, config)
+        print(f"contact sheet: {args.contact_sheet}")
+    return 0
+
+
+def _config_from_args(preset: str, sets: list[str], data_root: str = "", seed: int | None = None):
+    from vireid_core.config import get_preset
+
+    overrides: dict[str, Any] = _parse_sets(sets)
+    if data_root:
+        overrides.setdefault("data.root", data_root)
+    if seed is not None:
+        overrides["seed"] = seed
+    return get_preset(preset, overrides)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``train``: one training run into ``--out``; prints the final table."""
+    from vireid_core.learning.callbacks import PrintLog
+    from vireid_core.learning.distributed import init_from_environment, is_main
+    from vireid_core.workflow import results_table, train_run
+
+    init_from_environment()
+    config = _config_from_args(args.preset, args.set, args.data_root)
+    result = train_run(config, args.out, resume=args.resume, callbacks=[PrintLog()],
+                       progress=not args.no_progress)
+    if is_main():
+        print(results_table(result.evaluations))
+        print(f"run folder: {args.out}")
+    return 0
+
+
+def load_model_for_evaluation(checkpoint: str | Path):
+    """Build the model a checkpoint was trained with and load its weights.
+
+    Accepts vireid checkpoints (``model`` + ``config`` keys) and official BMIL checkpoints
+    (``state_dict`` with ``module.``-prefixed AGW keys). Returns ``(model, height, width)``.
+    """
+    from vireid_core.config import RunConfig
+    from vireid_core.learning.checkpoints import load_checkpoint
+    from vireid_core.learning.engine import build_configured_model
+    from vireid_core.model import build_model, load_official_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    if "model" in state and isinstance(state.get("config"), dict):
+        config = RunConfig.from_dict(state["config"])
+        config.model.pretrained = None
+        model = build_configured_model(config)
+        model.load_state_dict(state["model"])
+        return model, config.data.height, config.data.width
+    model = build_model("agw_resnet50", pretrained=None)
+    load_official_checkpoint(model, checkpoint)
+    return model, 288, 144
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``evaluate``: the exact protocol on a checkpoint; prints the table and writes JSON."""
+    from vireid_core.config import get_preset
+    from vireid_core.evaluation import evaluate
+    from vireid_core.workflow import prepare_dataset
+
+    model, height, width = load_model_for_evaluation(args.checkpoint)
+    name = args.dataset
+    config = get_preset("synthvi-cpu" if name == "synthvi" else ("sysu" if name not in ("regdb", "llcm")
+                                                                  else name))
+    config.data.dataset, config.data.root, config.data.trial = name, args.data_root, args.trial
+    dataset = prepare_dataset(config)
+    defaults = {"sysu": ["all", "indoor"], "regdb": ["v2t", "t2v"], "llcm": ["ir_to_vis", "vis_to_ir"]}
+    modes = [args.mode] if args.mode else defaults[dataset.protocol]
+    reports = {}
+    for mode in modes:
+        kwargs: dict[str, Any] = {"mode": mode, "shots": args.shots} if dataset.protocol == "sysu" \
+            else {"direction": mode}
+        report = evaluate(model, dataset, trials=range(args.trials), height=height, width=width,
+                          checkpoint_selection=args.selection, progress=not args.no_progress, **kwargs)
+        print(report.table())
+        reports[mode] = report.to_dict()
+    out = args.json or str(Path(args.checkpoint).with_suffix("")) + f"_eval_{name}.json"
+    print_json({"checkpoint": str(args.checkpoint), "selection": args.selection, "reports": reports}, out)
+    print(f"report written to {out}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``demo``: SynthVI + ``synthvi-cpu`` + evaluation + table + figures."""
+    from vireid_core.learning.callbacks import PrintLog
+    from vireid_core.workflow import results_table, train_run
+
+    started = time.perf_counter()
+    config = _config_from_args(args.preset, args.set)
+    out = Path(args.out)
+    resume = (out / "last.pt").is_file()
+    if resume:
+        print(f"{out} holds an earlier demo run; continuing it (delete the folder to start over)")
+    result = train_run(config, out, resume=resume, callbacks=[PrintLog()], progress=not args.no_progress)
+    print()
+    print("SynthVI results (test identities never seen in training; 10 gallery trials):")
+    print(results_table(result.evaluations))
+    from vireid_core import viz
+
+    written = viz.demo_figures(result, config, args.figures)
+    for path in written:
+        print(f"figure: {path}")
+    print(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min; run folder {out}")
+    return 0
+
+
+def run_ablation(args: argparse.Namespace) -> int:
+    """``ablation``: M1–M6 × seeds; writes ``ablation.json`` and prints the table."""
+    from vireid_core.ablation import run_ablation as run
+
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    summary = run(args.preset, names, args.seeds, Path(args.out), overrides=_parse_sets(args.set),
+                  progress=not args.no_progress)
+    print(summary["table"])
+    print(json.dumps({"written": str(Path(args.out) / "ablation.json")}))
+    return 0

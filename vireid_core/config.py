@@ -1,0 +1,369 @@
+"""Run configuration: dataclasses, named presets and ``key=value`` overrides.
+
+One :class:`RunConfig` travels from the CLI or a notebook's parameters cell to the engine. Presets
+hold the official hyperparameters (method-spec §12) for the real benchmarks and small CPU settings for
+SynthVI; the paper's ablations M1–M6 are presets too (:data:`ABLATIONS`), never edited code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DataConfig:
+    """Which images, at which size, read how."""
+
+    dataset: str = "sysu"  # a name known to vireid_core.data.load_dataset
+    root: str = ""  # dataset root; for SynthVI the folder it is generated into
+    trial: int = 1  # RegDB split 1..10
+    height: int = 288
+    width: int = 144
+    cache_images: bool = False  # keep decoded images in memory (small datasets)
+    num_workers: int = 8  # DataLoader workers on CUDA; CPU runs use 0 unless set explicitly
+    # SynthVI only: number of identities per split and the labelled source set for pretraining.
+    synth_train_ids: int = 150
+    synth_val_ids: int = 20
+    synth_test_ids: int = 100
+    synth_source_ids: int = 250
+    synth_seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    """Backbone and its starting weights."""
+
+    arch: str = "agw_resnet50"  # agw_resnet50 | resnet18_small | effnet_lite0
+    pretrained: str | None = "imagenet"  # a local weights file, "imagenet", or None
+    width_multiplier: float = 1.0  # resnet18_small only
+    nl_inter_channels: int = 1  # AGW non-local inter channels (official: 1, method-spec §14 #14)
+    last_stride: int = 1
+
+
+@dataclass
+class PretrainConfig:
+    """Supervised pretraining on a disjoint labelled SynthVI source set (stand-in for ImageNet)."""
+
+    enabled: bool = False
+    iterations: int = 800
+    batch_size: int = 64
+    lr: float = 1e-3
+
+
+@dataclass
+class ClusterConfig:
+    """Pseudo-label association (method-spec §5)."""
+
+    k1: int = 30
+    k2: int = 6
+    global_k1: int = 30
+    global_k2: int = 6
+    eps_intra_ir: float = 0.6
+    eps_intra_vis: float = 0.6
+    eps_global: float = 0.6
+    min_samples: int = 4
+    subset_ratio: float | None = 0.5  # None = no subset clustering (RegDB)
+    global_association: str = "modality_aware"  # modality_aware | plain | none
+    balanced_halves: bool = False  # cleaner MAJ variant (method-spec §14 #2), off = official
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser, schedule and memories (method-spec §6, §10)."""
+
+    lr: float = 3.5e-4
+    weight_decay: float = 5e-4
+    step_size: int = 20
+    gamma: float = 0.1
+    temperature: float = 0.05
+    momentum: float = 0.1
+    margin: float = 0.2
+    num_selected: int = 50
+    split_prototypes: bool = True  # modality-invariance learning (split-and-contrast + multi-positive)
+
+
+@dataclass
+class ScheduleConfig:
+    """Epochs, iterations, batches, evaluation and checkpoints."""
+
+    epochs_stage1: int = 50
+    epochs_stage2: int = 50
+    iters: int = 200
+    ir_batch: int = 128
+    vis_batch: int = 128
+    num_instances: int = 16
+    color_jitter_ir_stage1: bool = True  # method-spec §14 #7
+    color_jitter_ir_stage2: bool = False
+    eval_every: int = 2  # 0 = only at the end of each stage
+    eval_trials_stage1: int = 1
+    eval_trials_stage2: int = 10
+    stage2_init: str = "last"  # last | best (best-on-test reproduces the paper, see method-spec §11)
+    checkpoint_selection: str = "last"  # last | best: which checkpoint the final report uses
+
+
+@dataclass
+class RunConfig:
+    """Everything one training run needs."""
+
+    preset: str = "custom"
+    seed: int = 1
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision on CUDA only
+    threads: int = 0  # torch CPU threads; 0 = leave torch's default
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain JSON-able data."""
+        return asdict(self)
+
+    def to_json(self, path: str | Path) -> None:
+        """Write the resolved config as indented JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Rebuild a config from :meth:`to_dict` output; unknown keys raise ``ValueError``."""
+        config = cls()
+        for key, value in _flatten(data):
+            set_value(config, key, value)
+        validate(config)
+        return config
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> RunConfig:
+        """Read a config written by :meth:`to_json`."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"cannot read run config {path}: {err}") from err
+        return cls.from_dict(data)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            items.extend(_flatten(value, name + "."))
+        else:
+            items.append((name, value))
+    return items
+
+
+def _parse_text(text: str, current: Any) -> Any:
+    """Turn ``text`` from ``--set key=value`` into the type of the field's current value."""
+    if text.lower() in ("none", "null"):
+        return None
+    if isinstance(current, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true/false, got {text!r}")
+    if isinstance(current, int):
+        return int(text)
+    if isinstance(current, float):
+        return float(text)
+    if current is None:
+        for convert in (int, float):
+            try:
+                return convert(text)
+            except ValueError:
+                pass
+    return text
+
+
+def set_value(config: RunConfig, key: str, value: Any) -> None:
+    """Set a dotted ``key`` (e.g. ``"cluster.eps_global"``) on ``config``.
+
+    ``value`` may be text (from the command line, converted to the field's type) or already typed.
+    Raises ``ValueError`` naming the key when it does not exist or the value does not fit.
+    """
+    parts = key.split(".")
+    target: Any = config
+    for part in parts[:-1]:
+        if not is_dataclass(target) or part not in {f.name for f in fields(target)}:
+            raise ValueError(f"unknown config key {key!r}")
+        target = getattr(target, part)
+    name = parts[-1]
+    if not is_dataclass(target) or name not in {f.name for f in fields(target)}:
+        raise ValueError(f"unknown config key {key!r} (known: {', '.join(sorted(all_keys()))})")
+    current = getattr(target, name)
+    if is_dataclass(current):
+        raise ValueError(f"config key {key!r} is a section; set one of its fields instead")
+    if isinstance(value, str):
+        try:
+            value = _parse_text(value, current)
+        except ValueError as err:
+            raise ValueError(f"config key {key!r}: {err}") from err
+    elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    setattr(target, name, value)
+
+
+def all_keys(config: RunConfig | None = None) -> list[str]:
+    """Every settable dotted key of a run config."""
+    return [key for key, _ in _flatten(asdict(config or RunConfig()))]
+
+
+_CHOICES = {
+    "model.arch": ("agw_resnet50", "resnet18_small", "effnet_lite0"),
+    "cluster.global_association": ("modality_aware", "plain", "none"),
+    "schedule.stage2_init": ("last", "best"),
+    "schedule.checkpoint_selection": ("last", "best"),
+}
+
+
+def validate(config: RunConfig) -> RunConfig:
+    """Check value ranges; raise ``ValueError`` naming the offending key. Returns ``config``."""
+    flat = dict(_flatten(asdict(config)))
+    for key, allowed in _CHOICES.items():
+        if flat[key] not in allowed:
+            raise ValueError(f"config key {key!r} must be one of {allowed}, got {flat[key]!r}")
+    positive_ints = ["data.height", "data.width", "cluster.k1", "cluster.k2", "cluster.global_k1",
+                     "cluster.global_k2", "cluster.min_samples", "schedule.iters", "schedule.ir_batch",
+                     "schedule.vis_batch", "schedule.num_instances", "optim.num_selected",
+                     "optim.step_size", "schedule.eval_trials_stage1", "schedule.eval_trials_stage2"]
+    for key in positive_ints:
+        if not isinstance(flat[key], int) or flat[key] < 1:
+            raise ValueError(f"config key {key!r} must be a positive integer, got {flat[key]!r}")
+    non_negative = ["schedule.epochs_stage1", "schedule.epochs_stage2", "schedule.eval_every",
+                    "pretrain.iterations", "data.num_workers", "threads"]
+    for key in non_negative:
+        if not isinstance(flat[key], int) or flat[key] < 0:
+            raise ValueError(f"config key {key!r} must be a non-negative integer, got {flat[key]!r}")
+    for key in ("cluster.eps_intra_ir", "cluster.eps_intra_vis", "cluster.eps_global"):
+        if not 0.0 < float(flat[key]) <= 1.0:
+            raise ValueError(f"config key {key!r} must lie in (0, 1], got {flat[key]!r}")
+    for key in ("optim.lr", "optim.temperature", "pretrain.lr"):
+        if not float(flat[key]) > 0.0:
+            raise ValueError(f"config key {key!r} must be positive, got {flat[key]!r}")
+    for key in ("optim.momentum", "optim.gamma"):
+        if not 0.0 <= float(flat[key]) <= 1.0:
+            raise ValueError(f"config key {key!r} must lie in [0, 1], got {flat[key]!r}")
+    ratio = flat["cluster.subset_ratio"]
+    if ratio is not None and not 0.0 < float(ratio) < 1.0:
+        raise ValueError(f"config key 'cluster.subset_ratio' must be None or in (0, 1), got {ratio!r}")
+    if config.cluster.k2 > config.cluster.k1 or config.cluster.global_k2 > config.cluster.global_k1 // 2:
+        raise ValueError("config keys 'cluster.k2'/'cluster.global_k2' must not exceed k1 (global: k1 // 2)")
+    if config.schedule.ir_batch % config.schedule.num_instances or \
+            config.schedule.vis_batch % config.schedule.num_instances:
+        raise ValueError("config keys 'schedule.ir_batch' and 'schedule.vis_batch' must be multiples of "
+                         f"'schedule.num_instances' ({config.schedule.num_instances})")
+    return config
+
+
+def _official(dataset: str) -> RunConfig:
+    """The official BMIL hyperparameters (method-spec §12) for one real benchmark."""
+    config = RunConfig(preset=dataset)
+    config.data.dataset = dataset
+    if dataset == "regdb":
+        config.cluster.eps_intra_ir = config.cluster.eps_intra_vis = config.cluster.eps_global = 0.3
+        config.cluster.subset_ratio = None
+        config.schedule.iters = 100
+        config.schedule.vis_batch = 64
+        config.schedule.color_jitter_ir_stage1 = False
+        config.schedule.eval_trials_stage1 = config.schedule.eval_trials_stage2 = 1
+    if dataset == "llcm":
+        # BMIL ships LLCM loaders but no LLCM script; SYSU's settings are the documented choice.
+        config.data.height = 384
+    return config
+
+
+def _synthvi_cpu() -> RunConfig:
+    """The demo: a whole two-stage run on SynthVI on a 2-core CPU in about ten minutes."""
+    config = RunConfig(preset="synthvi-cpu", threads=2)
+    config.data = DataConfig(dataset="synthvi", height=128, width=64, cache_images=True, num_workers=0)
+    config.model = ModelConfig(arch="resnet18_small", pretrained=None, width_multiplier=0.5)
+    config.pretrain = PretrainConfig(enabled=True, iterations=500, batch_size=64, lr=1e-3)
+    # k1/2 must not exceed the images per identity in the smaller modality (synthvi-feasibility §2b).
+    config.cluster = ClusterConfig(k1=16, k2=4, global_k1=16, global_k2=4, eps_intra_ir=0.5,
+                                   eps_intra_vis=0.5, eps_global=0.5, subset_ratio=0.5)
+    config.optim = OptimConfig(num_selected=50)
+    config.schedule = ScheduleConfig(epochs_stage1=4, epochs_stage2=6, iters=60, ir_batch=64, vis_batch=32,
+                                     num_instances=8, eval_every=0, eval_trials_stage1=3,
+                                     eval_trials_stage2=3)
+    config.optim.step_size = 100
+    return config
+
+
+def _synthvi_smoke() -> RunConfig:
+    """A tiny two-stage run for tests (well under a minute on CPU)."""
+    config = _synthvi_cpu()
+    config.preset = "synthvi-smoke"
+    config.threads = 0
+    config.data.synth_train_ids, config.data.synth_val_ids = 12, 0
+    config.data.synth_test_ids, config.data.synth_source_ids = 8, 12
+    config.model.width_multiplier = 0.25
+    config.pretrain.iterations = 10
+    config.pretrain.batch_size = 16
+    config.cluster = ClusterConfig(k1=6, k2=2, global_k1=6, global_k2=2, eps_intra_ir=0.6,
+                                   eps_intra_vis=0.6, eps_global=0.6, min_samples=2, subset_ratio=0.5)
+    config.schedule = ScheduleConfig(epochs_stage1=1, epochs_stage2=1, iters=2, ir_batch=8, vis_batch=8,
+                                     num_instances=4, eval_every=0, eval_trials_stage1=1,
+                                     eval_trials_stage2=1)
+    config.data.height, config.data.width = 64, 32
+    return config
+
+
+# The paper's ablations (method-spec §15; paper Table: M1 ... M6), as overrides of a base preset.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "M1": {"schedule.epochs_stage2": 0},  # intra-modality baseline (stage 1 only, same epoch budget)
+    "M2": {"cluster.global_association": "plain", "cluster.subset_ratio": None,
+           "optim.split_prototypes": False},  # naive global clustering
+    "M3": {"cluster.global_association": "modality_aware", "cluster.subset_ratio": None,
+           "optim.split_prototypes": False},  # + bias-mitigated global clustering (MAJ)
+    "M4": {"cluster.global_association": "modality_aware", "optim.split_prototypes": False},  # + subsets
+    "M5": {"cluster.global_association": "modality_aware", "cluster.subset_ratio": None,
+           "optim.split_prototypes": True},  # + modality-invariance learning
+    "M6": {},  # full BMIL
+}
+
+_PRESETS = {
+    "sysu": lambda: _official("sysu"),
+    "regdb": lambda: _official("regdb"),
+    "llcm": lambda: _official("llcm"),
+    "synthvi-cpu": _synthvi_cpu,
+    "synthvi-smoke": _synthvi_smoke,
+}
+
+
+def preset_names() -> list[str]:
+    """Names accepted by :func:`get_preset` (base presets, and ``<base>:M1`` … ``<base>:M6``)."""
+    return sorted(_PRESETS)
+
+
+def get_preset(name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """A fresh, validated config for preset ``name`` with dotted-key ``overrides`` applied.
+
+    ``name`` may carry an ablation suffix, e.g. ``"synthvi-cpu:M3"`` (see :data:`ABLATIONS`).
+    """
+    base, _, ablation = name.partition(":")
+    if base not in _PRESETS:
+        raise ValueError(f"unknown preset {base!r}; choose one of {', '.join(preset_names())}")
+    config = _PRESETS[base]()
+    if ablation:
+        if ablation not in ABLATIONS:
+            raise ValueError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)}")
+        for key, value in ABLATIONS[ablation].items():
+            set_value(config, key, value)
+        if ablation == "M1":
+            config.schedule.epochs_stage1 += _PRESETS[base]().schedule.epochs_stage2
+        config.preset = name
+    for key, value in (overrides or {}).items():
+        set_value(config, key, value)
+    return validate(config)
+
+
+def replace(config: RunConfig, **changes: Any) -> RunConfig:
+    """A copy of ``config`` with top-level fields replaced (dataclasses.replace, deep-copied)."""
+    return dataclasses.replace(RunConfig.from_dict(config.to_dict()), **changes)

@@ -1,0 +1,406 @@
+"""The one BMIL training engine (method-spec §8–§10): two stages, every ablation as configuration.
+
+Per epoch: extract clustering features → associate (intra per modality, global in stage 2) → build
+memories → ``iters`` iterations (stage 2: step A intra, step B global, each its own optimiser step) →
+diagnostics, optional evaluation → atomic checkpoint. All randomness of an epoch is derived from
+(seed, stage, epoch), so ``resume`` from the last checkpoint gives the same result as an
+uninterrupted run on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from vireid_core.config import RunConfig
+from vireid_core.data.dataset import ReIDDataset
+from vireid_core.data.records import INFRARED, VISIBLE
+from vireid_core.data.transforms import cluster_transform, train_transform
+from vireid_core.evaluation import evaluate, extract_features
+from vireid_core.learning import distributed as dist
+from vireid_core.learning.callbacks import Callback
+from vireid_core.learning.checkpoints import load_checkpoint, save_checkpoint
+from vireid_core.learning.loaders import Batch, BatchStream
+from vireid_core.learning.memories import HybridMemory, SplitPrototypeMemory
+from vireid_core.learning.pseudo_labels import EpochLabels, associate
+from vireid_core.learning.seeding import epoch_seed, seed_everything
+from vireid_core.model import build_model
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when a loss becomes NaN or infinite: training stops with a clear message."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` → CUDA when available (this rank's GPU under torchrun), else CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", dist.local_rank())
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"config key 'device' is {name!r} but CUDA is not available here")
+    return device
+
+
+def build_configured_model(config: RunConfig) -> torch.nn.Module:
+    """The model ``config.model`` describes, initialised from ``config.seed``."""
+    m = config.model
+    options: dict[str, Any] = {"width": m.width_multiplier} if m.arch == "resnet18_small" else {}
+    if m.arch != "effnet_lite0":
+        options.update(last_stride=m.last_stride, nl_inter_channels=m.nl_inter_channels)
+    return build_model(m.arch, pretrained=m.pretrained, seed=config.seed, **options)
+
+
+class Engine:
+    """Train BMIL on ``dataset`` with ``config``; report through ``callbacks``; save into ``out_dir``.
+
+    Args:
+        config: a validated :class:`RunConfig`.
+        dataset: the target dataset (its true pids are used for diagnostics only).
+        out_dir: run folder for checkpoints; None keeps everything in memory (notebooks, tests).
+        callbacks: reporting hooks (see :mod:`vireid_core.learning.callbacks`).
+        model: an already built (e.g. source-pretrained) model; built from the config when None.
+        progress: show tqdm bars.
+    """
+
+    def __init__(self, config: RunConfig, dataset: ReIDDataset, *, out_dir: str | Path | None = None,
+                 callbacks: Sequence[Callback] = (), model: torch.nn.Module | None = None,
+                 progress: bool = True) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.callbacks = list(callbacks)
+        self.progress = progress and dist.is_main()
+        self.device = resolve_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        seed_everything(config.seed)
+        self.model = model if model is not None else build_configured_model(config)
+        self.model.to(self.device)
+        self.train_samples = list(dataset.train)
+        self.modality = np.array([s.modality for s in self.train_samples], dtype=np.int64)
+        # Ground truth, for diagnostics only: never passed to association or losses.
+        self._true_ids = np.array([s.pid for s in self.train_samples], dtype=np.int64)
+        for m, name in ((VISIBLE, "visible"), (INFRARED, "infrared")):
+            if not (self.modality == m).any():
+                raise ValueError(f"dataset {dataset.name!r} has no {name} training images")
+        self.use_amp = config.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.image_cache: dict | None = {} if config.data.cache_images else None
+        self.history: list[dict[str, Any]] = []
+        self.stage_states: dict[int, dict[str, torch.Tensor]] = {}  # model at the end of each stage
+        self.best: dict[int, float] = {}
+        self.stage, self.next_epoch = 1, 0
+        self._new_optimiser()
+        self.train_model = dist.wrap_model(self.model, self.device)
+
+    # ------------------------------------------------------------------ helpers
+    def _emit(self, hook: str, *args: Any) -> None:
+        if dist.is_main():
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args)
+
+    def _message(self, text: str) -> None:
+        self._emit("on_message", text)
+
+    def _new_optimiser(self) -> None:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(params, lr=self.config.optim.lr,
+                                          weight_decay=self.config.optim.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.StepLR(
+            self.optimizer, step_size=self.config.optim.step_size, gamma=self.config.optim.gamma)
+
+    def _epochs(self, stage: int) -> int:
+        s = self.config.schedule
+        return s.epochs_stage1 if stage == 1 else s.epochs_stage2
+
+    def _workers(self) -> int:
+        return self.config.data.num_workers if self.device.type == "cuda" else 0
+
+    # ------------------------------------------------------------------ features and labels
+    def extract_cluster_features(self) -> np.ndarray:
+        """Clustering features of every training image (method-spec §3.2): float32[N, D]."""
+        c = self.config.data
+        transform = cluster_transform(c.height, c.width)
+        return dist.sharded_extract(
+            lambda samples: extract_features(self.model, samples, transform, device=self.device,
+                                             renormalise=False, progress=self.progress,
+                                             num_workers=self._workers()),
+            self.train_samples)
+
+    def associate(self, features: np.ndarray, stage: int, epoch: int) -> EpochLabels:
+        """Pseudo labels of one epoch (rank 0 clusters, other ranks receive the result)."""
+        labels = None
+        if dist.is_main():
+            labels = associate(features, self.modality, self.config.cluster, stage=stage,
+                               seed=epoch_seed(self.config.seed, stage, epoch, "subset"),
+                               true_ids=self._true_ids)
+        return dist.broadcast_object(labels)
+
+    # ------------------------------------------------------------------ one epoch
+    def _transforms(self, modality: int, stage: int) -> list:
+        c, s = self.config.data, self.config.schedule
+        if modality == VISIBLE:
+            return [train_transform(VISIBLE, height=c.height, width=c.width, view=1),
+                    train_transform(VISIBLE, height=c.height, width=c.width, view=2)]
+        jitter = s.color_jitter_ir_stage1 if stage == 1 else s.color_jitter_ir_stage2
+        return [train_transform(INFRARED, height=c.height, width=c.width, view=1, color_jitter_ir=jitter)]
+
+    def _stream(self, rows: np.ndarray, groups: np.ndarray, targets: np.ndarray, modality: int,
+                stage: int, seed: int) -> BatchStream:
+        s = self.config.schedule
+        return BatchStream([self.train_samples[i] for i in rows], groups, targets,
+                           self._transforms(modality, stage),
+                           batch_size=s.vis_batch if modality == VISIBLE else s.ir_batch,
+                           num_instances=s.num_instances, seed=seed + dist.rank(), modality=modality,
+                           num_workers=self._workers(), pin_memory=self.device.type == "cuda",
+                           image_cache=self.image_cache)
+
+    def _intra_parts(self, features: np.ndarray, labels: EpochLabels, stage: int, epoch: int) -> list:
+        """(stream, memory) per modality with at least one cluster."""
+        parts = []
+        feats = torch.from_numpy(features)
+        for modality, name in ((INFRARED, "infrared"), (VISIBLE, "visible")):
+            rows = np.flatnonzero((self.modality == modality) & (labels.intra >= 0))
+            if len(rows) == 0:
+                self._message(f"stage {stage} epoch {epoch}: no {name} clusters this epoch; "
+                              f"the {name} intra loss is skipped")
+                continue
+            y = labels.intra[rows]
+            _, y = np.unique(y, return_inverse=True)
+            memory = HybridMemory.from_clusters(feats[rows], y, momentum=self.config.optim.momentum,
+                                                temperature=self.config.optim.temperature,
+                                                margin=self.config.optim.margin).to(self.device)
+            seed = epoch_seed(self.config.seed, stage, epoch, f"intra{modality}")
+            parts.append((self._stream(rows, y, y, modality, stage, seed), memory))
+        return parts
+
+    def _global_parts(self, features: np.ndarray, labels: EpochLabels, stage: int, epoch: int) -> list:
+        """(stream, memory) per modality for step B; shares one global memory."""
+        if labels.global_labels is None:
+            return []
+        rows = np.flatnonzero(labels.global_labels >= 0)
+        if len(rows) == 0:
+            self._message(f"stage 2 epoch {epoch}: global clustering found no clusters; step B is skipped")
+            return []
+        _, y = np.unique(labels.global_labels[rows], return_inverse=True)
+        feats = torch.from_numpy(features[rows])
+        o = self.config.optim
+        if o.split_prototypes:
+            memory, proxy = SplitPrototypeMemory.from_global_clusters(
+                feats, y, self.modality[rows], momentum=o.momentum, temperature=o.temperature,
+                num_selected=o.num_selected)
+        else:
+            memory = HybridMemory.from_clusters(feats, y, momentum=o.momentum, temperature=o.temperature,
+                                                margin=o.margin)
+            proxy = y
+        memory = memory.to(self.device)
+        mixed = len(set(y[self.modality[rows] == VISIBLE]) & set(y[self.modality[rows] == INFRARED]))
+        if mixed == 0:
+            self._message(f"stage 2 epoch {epoch}: every global cluster holds a single modality")
+        parts = []
+        for modality in (INFRARED, VISIBLE):
+            mask = self.modality[rows] == modality
+            if mask.any():
+                seed = epoch_seed(self.config.seed, stage, epoch, f"global{modality}")
+                parts.append((self._stream(rows[mask], y[mask], np.asarray(proxy)[mask], modality, stage,
+                                           seed), memory))
+        return parts
+
+    def _step(self, parts: list, weight: float) -> float:
+        """Forward the next batch of every part together, one backward, one optimiser step."""
+        batches: list[Batch] = [stream.next() for stream, _ in parts]
+        images = torch.cat([b.images for b in batches]).to(self.device, non_blocking=True)
+        modality = torch.cat([torch.full((len(b.images),), b.modality, dtype=torch.long) for b in batches])
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else contextlib.nullcontext()
+        with autocast:
+            feats = self.train_model(images, modality.to(self.device))
+        feats = feats.float()
+        losses, offset, pending = [], 0, []
+        for batch, (_, memory) in zip(batches, parts, strict=True):
+            f = feats[offset: offset + len(batch.images)]
+            offset += len(batch.images)
+            targets = batch.targets.to(self.device)
+            losses.append(memory.loss(f, targets))
+            pending.append((memory, f.detach(), targets))
+        loss = weight * sum(losses)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss.item()} (stage {self.stage}); stopping. "
+                                   "Lower optim.lr or check the data.")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        # Clean §13 rule: gradients used the forward-time memory; update afterwards, identically on
+        # every rank (features and targets gathered across ranks).
+        for memory, f, targets in pending:
+            memory.update(*dist.gather_rows(f, targets))
+        return float(loss.item())
+
+    def train_epoch(self, stage: int, epoch: int) -> dict[str, Any]:
+        """Run one epoch of ``stage`` and return its metrics record."""
+        started = time.perf_counter()
+        seed_everything(epoch_seed(self.config.seed, stage, epoch, "epoch"))
+        self.model.eval()
+        t0 = time.perf_counter()
+        features = self.extract_cluster_features()
+        t_extract = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        labels = self.associate(features, stage, epoch)
+        t_assoc = time.perf_counter() - t0
+        self._emit("on_association", stage, epoch, dict(labels.report))
+        intra, global_ = self._intra_parts(features, labels, stage, epoch), []
+        if stage == 2:
+            global_ = self._global_parts(features, labels, stage, epoch)
+        self.model.train()
+        t0 = time.perf_counter()
+        sums: dict[str, float] = {"loss_intra": 0.0, "loss_global": 0.0}
+        iters = self.config.schedule.iters if intra or global_ else 0
+        if not iters:
+            self._message(f"stage {stage} epoch {epoch}: nothing was clustered; no training this epoch")
+        bar = tqdm(range(iters), desc=f"stage {stage} epoch {epoch}", disable=not self.progress, leave=False)
+        for it in bar:
+            step = {}
+            if intra:
+                step["loss_intra"] = self._step(intra, 1.0)
+            if global_:
+                step["loss_global"] = self._step(global_, 0.5)
+            for key, value in step.items():
+                sums[key] += value
+            self._emit("on_iteration", stage, epoch, it, step)
+        t_iter = time.perf_counter() - t0
+        self.scheduler.step()
+        record: dict[str, Any] = {"stage": stage, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
+                                  **labels.report,
+                                  "loss_intra": sums["loss_intra"] / iters if iters and intra else None,
+                                  "loss_global": sums["loss_global"] / iters if iters and global_ else None,
+                                  "seconds_extract": t_extract, "seconds_association": t_assoc,
+                                  "seconds_iterations": t_iter,
+                                  "images_per_second": self._images_per_iter(intra, global_) * iters
+                                  / max(t_iter, 1e-9)}
+        if self._should_evaluate(stage, epoch):
+            record["eval"] = self.evaluate(trials=self._trials(stage))
+        record["seconds"] = time.perf_counter() - started
+        return record
+
+    def _images_per_iter(self, intra: list, global_: list) -> int:
+        s = self.config.schedule
+        total = 0
+        for stream, _ in intra + global_:
+            total += (s.vis_batch * 2 if stream.modality == VISIBLE else s.ir_batch)
+        return total * dist.world_size()
+
+    def _trials(self, stage: int) -> int:
+        s = self.config.schedule
+        return s.eval_trials_stage1 if stage == 1 else s.eval_trials_stage2
+
+    def _should_evaluate(self, stage: int, epoch: int) -> bool:
+        every = self.config.schedule.eval_every
+        return bool(every) and epoch % every == 0 and dist.is_main()
+
+    def evaluate(self, *, trials: int = 10, mode: str = "all") -> dict[str, Any]:
+        """Evaluate the current model on the dataset's protocol; returns the mean metrics (fractions)."""
+        self.model.eval()
+        report = evaluate(self.model, self.dataset, mode=mode, trials=range(trials),
+                          height=self.config.data.height, width=self.config.data.width, device=self.device,
+                          progress=self.progress, checkpoint_selection="current model")
+        return summarise_report(report)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                "stage": self.stage, "next_epoch": self.next_epoch, "history": self.history,
+                "best": self.best, "config": self.config.to_dict()}
+
+    def save(self) -> None:
+        """Write ``last.pt`` atomically (rank 0 only)."""
+        if self.out_dir is not None and dist.is_main():
+            save_checkpoint(self.out_dir / "last.pt", self._state())
+        dist.barrier()
+
+    def resume(self, path: str | Path | None = None) -> bool:
+        """Continue from ``path`` (default ``out_dir/last.pt``); returns False when there is none."""
+        path = Path(path) if path is not None else (self.out_dir / "last.pt" if self.out_dir else None)
+        if path is None or not path.is_file():
+            return False
+        state = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(state["model"])
+        self.stage, self.next_epoch = int(state["stage"]), int(state["next_epoch"])
+        self._new_optimiser()
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.history = list(state["history"])
+        self.best = {int(k): float(v) for k, v in state["best"].items()}
+        for callback in self.callbacks:
+            if hasattr(callback, "set_history"):
+                callback.set_history(self.history)
+        self._message(f"resumed from {path}: stage {self.stage}, next epoch {self.next_epoch}")
+        return True
+
+    def _finish_epoch(self, record: dict[str, Any]) -> None:
+        ev = record.get("eval")
+        if ev is not None and ev["rank1"] > self.best.get(self.stage, -1.0):
+            self.best[self.stage] = ev["rank1"]
+            if self.out_dir is not None and dist.is_main():
+                save_checkpoint(self.out_dir / f"best_stage{self.stage}.pt",
+                                {"model": self.model.state_dict(), "stage": self.stage,
+                                 "epoch": record["epoch"], "selection": "best on test Rank-1",
+                                 "config": self.config.to_dict()})
+        self.history.append(record)
+        self.next_epoch = record["epoch"] + 1
+        self.save()
+        self._emit("on_epoch_end", record)
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> dict[str, Any]:
+        """Train both stages (continuing where a resumed checkpoint stopped); returns a summary."""
+        for stage in (1, 2):
+            if stage < self.stage or self._epochs(stage) == 0:
+                continue
+            if stage > self.stage:
+                self._start_stage(stage)
+            self._emit("on_stage_start", stage, {"epochs": self._epochs(stage)})
+            for epoch in range(self.next_epoch, self._epochs(stage)):
+                self._finish_epoch(self.train_epoch(stage, epoch))
+            self.stage_states[stage] = {k: v.detach().cpu().clone()
+                                        for k, v in self.model.state_dict().items()}
+            if self.out_dir is not None and dist.is_main():
+                save_checkpoint(self.out_dir / f"stage{stage}_last.pt",
+                                {"model": self.model.state_dict(), "stage": stage,
+                                 "epoch": self._epochs(stage) - 1, "selection": "last epoch",
+                                 "config": self.config.to_dict()})
+        summary = {"history": self.history, "best_rank1": self.best}
+        self._emit("on_run_end", summary)
+        return summary
+
+    def _start_stage(self, stage: int) -> None:
+        if self.config.schedule.stage2_init == "best" and self.out_dir is not None:
+            best = self.out_dir / "best_stage1.pt"
+            if best.is_file():
+                self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+                self._message(f"stage 2 starts from {best} (best on test, as the paper)")
+        self.stage, self.next_epoch = stage, 0
+        self._new_optimiser()  # fresh Adam + StepLR (method-spec §9)
+        self.save()
+
+
+def summarise_report(report: Any) -> dict[str, Any]:
+    """Mean Rank-1/5/10/20, mAP, mINP (fractions) of an evaluation report."""
+    data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    mean = data.get("mean", data)
+    keys = ("rank1", "rank5", "rank10", "rank20", "mAP", "mINP")
+    out = {key: float(mean[key]) for key in keys if key in mean}
+    if not all(math.isfinite(v) for v in out.values()):
+        raise ValueError(f"evaluation returned non-finite metrics: {out}")
+    return out

@@ -1,0 +1,99 @@
+"""Training batches: pseudo-identity × instance streams per modality (method-spec §7).
+
+A :class:`BatchStream` wraps one DataLoader over the non-outlier rows of one modality and restarts
+it whenever it runs out, so an epoch is always exactly ``iters`` batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from vireid_core.data.images import ImageListDataset
+from vireid_core.data.records import Sample
+from vireid_core.data.sampler import IdentityInstanceSampler, IterLoader
+
+
+@dataclass
+class Batch:
+    """One batch of one modality.
+
+    Attributes:
+        images: float[B·V, 3, H, W] — all first views, then all second views (V = 1 or 2).
+        targets: int64[B·V] class of each row (cluster or prototype index), repeated per view.
+        modality: the batch's modality (0 or 1).
+    """
+
+    images: torch.Tensor
+    targets: torch.Tensor
+    modality: int
+
+
+class SharedCacheImageList(ImageListDataset):
+    """An :class:`ImageListDataset` whose decoded images live in a dict shared by several loaders.
+
+    The engine builds four loaders per epoch over the same training images; with a shared cache each
+    image is decoded once per run instead of once per loader and epoch (single-process loading only).
+    """
+
+    def __init__(self, samples: Sequence[Sample], transforms: Sequence[Callable], targets: np.ndarray,
+                 cache: dict[str, Image.Image]) -> None:
+        super().__init__(samples, transforms, targets)
+        self.shared_cache = cache
+
+    def image(self, index: int) -> Image.Image:
+        path = self.samples[index].path
+        cached = self.shared_cache.get(path)
+        if cached is None:
+            cached = super().image(index)
+            self.shared_cache[path] = cached
+        return cached
+
+
+class BatchStream:
+    """Endless batches of one modality drawn with the identity × instance sampler.
+
+    Args:
+        samples: the rows that may be drawn (outliers already removed).
+        group_labels: int[n] the identity the sampler groups by (cluster id).
+        targets: int[n] the per-row training target (cluster id, or prototype index in the global
+            step).
+        transforms: one transform per view.
+        batch_size: images per batch (a multiple of ``num_instances``).
+        seed: seeds the sampler; every restart advances the sampler's epoch.
+        image_cache: a dict shared between streams to keep decoded images (None = no cache).
+    """
+
+    def __init__(self, samples: Sequence[Sample], group_labels: np.ndarray, targets: np.ndarray,
+                 transforms: Sequence[Callable], *, batch_size: int, num_instances: int, seed: int,
+                 modality: int, num_workers: int = 0, pin_memory: bool = False,
+                 image_cache: dict | None = None) -> None:
+        if len(samples) == 0:
+            raise ValueError("BatchStream needs at least one sample")
+        self.modality = modality
+        cams = np.array([s.cam for s in samples])
+        targets = np.asarray(targets, dtype=np.int64)
+        if image_cache is not None and num_workers == 0:
+            dataset: ImageListDataset = SharedCacheImageList(samples, transforms, targets, image_cache)
+        else:
+            dataset = ImageListDataset(list(samples), list(transforms), targets)
+        sampler = IdentityInstanceSampler(np.asarray(group_labels, dtype=np.int64), cams,
+                                          num_instances=num_instances, seed=seed)
+        # A tiny epoch may hold fewer indices than one batch: shrink the batch rather than yield none.
+        batch_size = max(1, min(batch_size, len(sampler)))
+        loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True,
+                            num_workers=num_workers, pin_memory=pin_memory,
+                            generator=torch.Generator().manual_seed(seed))
+        self.batches = IterLoader(loader)
+
+    def next(self) -> Batch:
+        """Return the next batch (views stacked along the batch dimension, targets repeated)."""
+        views, targets, _ = self.batches.next()
+        n_views = views.shape[1]
+        images = torch.cat([views[:, v] for v in range(n_views)], dim=0)
+        return Batch(images=images, targets=targets.long().repeat(n_views), modality=self.modality)

@@ -1,0 +1,127 @@
+"""One epoch's association: features in, pseudo labels (intra per modality, global) out.
+
+This is the "associate" arrow of the flow (docs/architecture.md): subset split of the visible set,
+standard Jaccard + DBSCAN inside each modality, and in stage 2 the global clustering over
+[visible subset 1; all infrared] with the modality-aware (or, for the ablation, plain) Jaccard.
+True identities are only used for the diagnostics dictionary, never for the labels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vireid_core.association import (
+    cluster_dbscan,
+    clustering_report,
+    jaccard_distance,
+    modality_aware_jaccard,
+    split_subsets,
+)
+from vireid_core.config import ClusterConfig
+from vireid_core.data.records import INFRARED, VISIBLE
+
+
+@dataclass
+class EpochLabels:
+    """Pseudo labels of one epoch, all indexed by rows of the training list.
+
+    Attributes:
+        intra: int64[N] intra-modality cluster ids, −1 for outliers and for visible rows outside
+            subset 0. Infrared and visible ids are separate label spaces (both start at 0).
+        global_labels: int64[N] global cluster ids (stage 2), −1 for outliers and rows not in the
+            global set; None in stage 1 or when global association is off.
+        report: diagnostics (cluster counts, outliers, ARI/NMI and mixing when true ids are given,
+            seconds spent).
+    """
+
+    intra: np.ndarray
+    global_labels: np.ndarray | None
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _safe_cluster(dist, eps: float, min_samples: int, n: int) -> np.ndarray:
+    if n < max(min_samples, 2):
+        return np.full(n, -1, dtype=np.int64)
+    return np.asarray(cluster_dbscan(dist, eps=eps, min_samples=min_samples), dtype=np.int64)
+
+
+def _intra_labels(features: np.ndarray, cfg: ClusterConfig, eps: float) -> np.ndarray:
+    n = len(features)
+    k1 = min(cfg.k1, n)
+    if n < 2 or k1 < 2:
+        return np.full(n, -1, dtype=np.int64)
+    dist = jaccard_distance(features, k1=k1, k2=min(cfg.k2, k1))
+    return _safe_cluster(dist, eps, cfg.min_samples, n)
+
+
+def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *, stage: int, seed: int,
+              true_ids: np.ndarray | None = None) -> EpochLabels:
+    """Cluster one epoch's features.
+
+    Args:
+        features: float32[N, D] clustering features (flip-averaged, not re-normalised).
+        modality: int[N] 0 visible / 1 infrared, any order.
+        cfg: the association settings.
+        stage: 1 (intra only) or 2 (intra + global).
+        seed: seeds the visible subset split (method-spec §5.4).
+        true_ids: int[N] ground-truth ids for diagnostics only, or None.
+
+    Returns:
+        :class:`EpochLabels` over the N rows.
+    """
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    modality = np.asarray(modality)
+    n = len(features)
+    vis_rows = np.flatnonzero(modality == VISIBLE)
+    ir_rows = np.flatnonzero(modality == INFRARED)
+    report: dict[str, Any] = {}
+    started = time.perf_counter()
+
+    if cfg.subset_ratio is not None:
+        sub0, sub1 = split_subsets(len(vis_rows), cfg.subset_ratio, seed)
+        vis_intra, vis_global = vis_rows[np.asarray(sub0)], vis_rows[np.asarray(sub1)]
+    else:
+        vis_intra = vis_global = vis_rows
+
+    intra = np.full(n, -1, dtype=np.int64)
+    intra[ir_rows] = _intra_labels(features[ir_rows], cfg, cfg.eps_intra_ir)
+    intra[vis_intra] = _intra_labels(features[vis_intra], cfg, cfg.eps_intra_vis)
+    for name, rows in (("ir", ir_rows), ("vis", vis_intra)):
+        labels = intra[rows]
+        report[f"clusters_{name}"] = int(len(set(labels.tolist()) - {-1}))
+        report[f"outliers_{name}"] = int((labels == -1).sum())
+        report[f"clustered_rows_{name}"] = int(len(rows))
+        if true_ids is not None and len(rows):
+            rep = clustering_report(labels, modality[rows], true_ids[rows])
+            report[f"ari_{name}"] = float(rep["ari"])
+    report["seconds_intra"] = time.perf_counter() - started
+
+    global_labels = None
+    if stage == 2 and cfg.global_association != "none":
+        started = time.perf_counter()
+        rows = np.concatenate([vis_global, ir_rows])
+        sub_features, sub_modality = features[rows], modality[rows]
+        k1 = min(cfg.global_k1, len(rows))
+        if cfg.global_association == "modality_aware":
+            smaller = min(len(vis_global), len(ir_rows))
+            k1 = min(k1, 2 * smaller)
+            dist = modality_aware_jaccard(sub_features, sub_modality, k1=k1, k2=min(cfg.global_k2, k1 // 2),
+                                          balanced_halves=cfg.balanced_halves)
+        else:
+            dist = jaccard_distance(sub_features, k1=k1, k2=min(cfg.global_k2, k1))
+        sub_labels = _safe_cluster(dist, cfg.eps_global, cfg.min_samples, len(rows))
+        global_labels = np.full(n, -1, dtype=np.int64)
+        global_labels[rows] = sub_labels
+        rep = clustering_report(sub_labels, sub_modality, None if true_ids is None else true_ids[rows])
+        report["clusters_global"] = int(rep["n_clusters"])
+        report["outliers_global"] = int((sub_labels == -1).sum())
+        report["global_mixed_fraction"] = float(rep["mixed_cluster_fraction"])
+        for key in ("ari", "nmi", "cross_pair_precision", "cross_pair_recall"):
+            if rep.get(key) is not None:
+                report[f"global_{key}"] = float(rep[key])
+        report["seconds_global"] = time.perf_counter() - started
+    return EpochLabels(intra=intra, global_labels=global_labels, report=report)
