@@ -1,1 +1,35 @@
-"""vireid_core.evaluation."""
+"""Evaluation: rank metrics, the SYSU-MM01/RegDB/LLCM test protocols, feature extraction, reports."""
+
+from vireid_core.evaluation.evaluate import evaluate, evaluate_features
+from vireid_core.evaluation.extract import extract_features
+from vireid_core.evaluation.metrics import RankResult, rank_metrics
+from vireid_core.evaluation.protocols import (
+    LLCM_DIRECTIONS,
+    REGDB_DIRECTIONS,
+    SYSU_GALLERY_CAMS,
+    regdb_split,
+    sample_gallery,
+    sample_gallery_indices,
+    sysu_gallery,
+    sysu_query,
+)
+from vireid_core.evaluation.report import EvaluationReport, SettingResult, merge_reports
+
+__all__ = [
+    "LLCM_DIRECTIONS",
+    "REGDB_DIRECTIONS",
+    "SYSU_GALLERY_CAMS",
+    "EvaluationReport",
+    "RankResult",
+    "SettingResult",
+    "evaluate",
+    "evaluate_features",
+    "extract_features",
+    "merge_reports",
+    "rank_metrics",
+    "regdb_split",
+    "sample_gallery",
+    "sample_gallery_indices",
+    "sysu_gallery",
+    "sysu_query",
+]

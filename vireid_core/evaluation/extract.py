@@ -1,0 +1,95 @@
+"""Feature extraction shared by evaluation and training (method-spec §3.2, §3.3).
+
+Each image goes through its own modality's stem (``model(images, modality)``); the feature is the
+average of the eval-mode (L2-normalised) features of the image and of its horizontal flip, then
+re-normalised to unit length for test features (§3.3) and left as is for clustering (§3.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from vireid_core.data.images import ImageListDataset
+from vireid_core.data.records import Sample
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for parameter in model.parameters():
+        return parameter.device
+    return torch.device("cpu")
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return nullcontext()
+
+
+@torch.inference_mode()
+def extract_features(model: nn.Module, samples: Sequence[Sample],
+                     transform: Callable[[Image.Image], torch.Tensor], *, batch_size: int = 128,
+                     device: str | torch.device | None = None, flip: bool = True, renormalise: bool = True,
+                     num_workers: int = 0, progress: bool = True, description: str = "features"
+                     ) -> np.ndarray:
+    """Features of `samples`, each image through the stem of its own modality.
+
+    Args:
+        model: a `TwoStreamReID`-like module, ``model(images [B,3,H,W], modality LongTensor[B]) ->
+            [B, D]``, L2-normalised in eval mode. It is put in eval mode for the extraction and its
+            previous train/eval mode is restored afterwards.
+        samples: images to read (`Sample.modality` chooses the stem).
+        transform: PIL image -> FloatTensor[3, H, W] (e.g. `vireid_core.data.transforms.test_transform`).
+        batch_size: images per forward pass.
+        device: where to run; None = where the model's parameters are. The model is moved there.
+        flip: average with the feature of the horizontally flipped image.
+        renormalise: L2-normalise the (flip-averaged) feature; True for test (§3.3), False for
+            clustering (§3.2).
+        num_workers: DataLoader worker processes reading images.
+        progress: show a tqdm progress bar.
+        description: label of the progress bar.
+
+    Returns:
+        float32 array [len(samples), D], rows in the order of `samples`.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    samples = list(samples)
+    if not samples:
+        raise ValueError("extract_features: no samples given")
+    run_device = _model_device(model) if device is None else torch.device(device)
+    model.to(run_device)
+    modality = torch.tensor([s.modality for s in samples], dtype=torch.long)
+    loader = DataLoader(ImageListDataset(samples, [transform]), batch_size=batch_size, shuffle=False,
+                        num_workers=num_workers, pin_memory=run_device.type == "cuda")
+    was_training = model.training
+    model.eval()
+    features: np.ndarray | None = None
+    try:
+        with tqdm(total=len(samples), desc=description, unit="img", disable=not progress) as bar:
+            for views, _, index in loader:
+                images = views[:, 0].to(run_device, non_blocking=True)
+                batch_modality = modality[index].to(run_device)
+                with _autocast(run_device):
+                    feature = model(images, batch_modality).float()
+                    if flip:
+                        feature = (feature + model(torch.flip(images, dims=[3]), batch_modality).float()) / 2
+                if feature.ndim != 2 or feature.shape[0] != len(index):
+                    raise ValueError(f"model returned shape {tuple(feature.shape)} for a batch of "
+                                     f"{len(index)} images; expected [B, D]")
+                if renormalise:
+                    feature = nn.functional.normalize(feature, dim=1)
+                if features is None:
+                    features = np.empty((len(samples), feature.shape[1]), dtype=np.float32)
+                features[index.numpy()] = feature.cpu().numpy()
+                bar.update(len(index))
+    finally:
+        model.train(was_training)
+    return features
