@@ -130,6 +130,7 @@ def test_regdb_layout_trials_and_counts(regdb_root: Path) -> None:
                 assert all(len(r) == 2 and (regdb_root / r[0]).is_file() for r in rows)
                 folders = {int(r[0].split("/")[1]) for r in rows}
                 assert len(rows) == 10 * len(folders)
+                assert all(int(r[1]) == int(r[0].split("/")[1]) - 1 for r in rows)
                 parsed[split, kind] = (folders, [int(r[1]) for r in rows])
         assert parsed["train", "visible"] == parsed["train", "thermal"]
         train, test = parsed["train", "visible"][0], parsed["test", "visible"][0]

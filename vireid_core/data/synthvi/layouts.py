@@ -145,8 +145,8 @@ def write_regdb_layout(
     Each person has `regdb_images_per_modality` visible and as many thermal BMP images; visible image
     k and thermal image k share a pose (RegDB records both at once). A person faces the camera or
     walks away for the whole sequence. Split files: for each trial, lines `<relative path> <label>`
-    with labels 0..n-1 given in ascending person order within the split, the same for the visible
-    and thermal file of that split.
+    in ascending person order; the label of person folder n is n - 1 in every file and trial, so
+    labels identify persons globally (train and test labels never collide).
     """
     config = config or SynthVIConfig()
     out = Path(out_dir)
@@ -180,9 +180,7 @@ def write_regdb_layout(
             for spec in REGDB_CAMERAS:
                 kind = "visible" if spec.modality == VISIBLE else "thermal"
                 lines = [
-                    f"{path} {label}\n"
-                    for label, person in enumerate(persons)
-                    for path in files[person][spec.modality]
+                    f"{path} {person - 1}\n" for person in persons for path in files[person][spec.modality]
                 ]
                 (idx / f"{split}_{kind}_{trial}.txt").write_text("".join(lines))
     n = config.regdb_n_ids * config.regdb_images_per_modality
