@@ -330,3 +330,55 @@ def test_registry(tmp_path: Path) -> None:
         load_dataset("nope", tmp_path)
     with pytest.raises(ValueError, match="protocol"):
         ReIDDataset(name="x", root="/", train=[], query=[], gallery_candidates=[], protocol="market")
+
+
+def test_sysu_empty_val_and_test_lines(tmp_path: Path) -> None:
+    root = make_sysu(tmp_path / "sysu", val="", test="")  # how a labelled source set is written
+    data = load_dataset("sysu", root)
+    assert {s.pid for s in data.train} == {1, 2} and data.query == [] and data.gallery_candidates == []
+    root = make_sysu(tmp_path / "sysu2", train="")
+    with pytest.raises(ValueError, match=r"train_id\.txt: the first line holds no ids"):
+        load_dataset("sysu", root)
+
+
+# ------------------------------------------------------------------------- SynthVI layouts round trip
+@pytest.fixture(scope="module")
+def synthvi_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    synthvi = pytest.importorskip("vireid_core.data.synthvi")
+    config = synthvi.SynthVIConfig.tiny(seed=0)
+    base = tmp_path_factory.mktemp("synthvi")
+    return {layout: synthvi.write_dataset(base / layout, layout, config, progress=False)
+            for layout in ("sysu", "regdb")} | {
+        "source": synthvi.write_source_set(base / "source", config, progress=False)}
+
+
+def test_synthvi_sysu_layout_loads(synthvi_roots: dict[str, Path]) -> None:
+    root = synthvi_roots["sysu"]
+    data = load_dataset("sysu", root)
+    test_ids = data.info["test_ids"]
+    all_ir_test = sorted(str(p) for cam in (3, 6) for pid in test_ids
+                         for p in (root / f"cam{cam}" / f"{pid:04d}").glob("*.jpg"))
+    assert sorted(s.path for s in data.query) == all_ir_test and len(all_ir_test) > 0
+    all_vis_test = sorted(str(p) for cam in (1, 2, 4, 5) for pid in test_ids
+                          for p in (root / f"cam{cam}" / f"{pid:04d}").glob("*.jpg"))
+    assert sorted(s.path for s in data.gallery_candidates) == all_vis_test
+    assert {s.cam for s in data.train_modality(VISIBLE)} <= {1, 2, 4, 5}
+    assert {s.cam for s in data.train_modality(INFRARED)} <= {3, 6}
+    assert data.train_modality(VISIBLE) and data.train_modality(INFRARED)
+    assert set(data.info["train_ids"] + data.info["val_ids"]) == {s.pid for s in data.train}
+    assert not {s.pid for s in data.train} & set(test_ids)
+
+
+def test_synthvi_regdb_layout_loads(synthvi_roots: dict[str, Path]) -> None:
+    for trial in (1, 10):
+        data = load_dataset("regdb", synthvi_roots["regdb"], trial=trial)
+        summary = data.summary()["splits"]
+        assert summary["train"]["visible"]["cams"] == [1] and summary["train"]["infrared"]["cams"] == [2]
+        assert summary["train"]["visible"]["ids"] == summary["query"]["infrared"]["ids"] == 3
+        assert len(data.test_visible) == len(data.test_thermal) == 3 * 10
+        assert not {s.pid for s in data.train} & {s.pid for s in data.query}
+
+
+def test_synthvi_source_set_loads(synthvi_roots: dict[str, Path]) -> None:
+    data = load_dataset("sysu", synthvi_roots["source"])
+    assert data.train_modality(VISIBLE) and data.train_modality(INFRARED) and data.query == []

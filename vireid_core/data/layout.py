@@ -41,11 +41,12 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
-def read_id_line(path: Path) -> list[int]:
+def read_id_line(path: Path, *, allow_empty: bool = False) -> list[int]:
     """Reads a split file whose first line is comma-separated integer ids (zero padding allowed).
 
     Only the first line is read (as the official loaders do); empty fields (e.g. a trailing comma)
-    are skipped. Returns the distinct ids in ascending order.
+    are skipped. Returns the distinct ids in ascending order. An empty first line is an error unless
+    `allow_empty` (then it returns []).
     """
     require_file(path, "an id list (first line: comma-separated integers)")
     with open(path, encoding="utf-8") as handle:
@@ -59,7 +60,7 @@ def read_id_line(path: Path) -> list[int]:
             raise ValueError(f"{path}, line 1: expected comma-separated non-negative integer ids, "
                              f"found {field_text!r}")
         ids.add(int(field_text))
-    if not ids:
+    if not ids and not allow_empty:
         raise ValueError(f"{path}: the first line holds no ids; expected comma-separated integers")
     return sorted(ids)
 

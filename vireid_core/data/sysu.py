@@ -30,14 +30,18 @@ def load_sysu(root: str | os.PathLike[str], *, name: str = "sysu") -> ReIDDatase
     """Reads SYSU-MM01 from its official layout.
 
     Returns a `ReIDDataset` with protocol "sysu"; `info` holds the id lists
-    ({"train_ids": [...], "val_ids": [...], "test_ids": [...]}).
+    ({"train_ids": [...], "val_ids": [...], "test_ids": [...]}). `val_id.txt` and `test_id.txt` may
+    hold an empty first line (no ids; with no test ids, query and gallery_candidates are empty) —
+    the SynthVI labelled source set is written that way; `train_id.txt` must list ids.
     Raises FileNotFoundError for a missing camera folder or split file, ValueError for an id listed
     in a split but present in no camera, an empty modality, or a non-image file in a person folder.
     """
     root_path = absolute_root(root, "SYSU-MM01")
     exp_dir = require_dir(root_path / "exp", "the SYSU-MM01 split folder 'exp' with train_id.txt, "
                                              "val_id.txt, test_id.txt")
-    ids = {split: read_id_line(exp_dir / file_name) for split, file_name in SPLIT_FILES.items()}
+    # val and test may hold an empty line (e.g. the SynthVI labelled source set): no ids then.
+    ids = {split: read_id_line(exp_dir / file_name, allow_empty=split != "train")
+           for split, file_name in SPLIT_FILES.items()}
     overlap = sorted(set(ids["test"]) & (set(ids["train"]) | set(ids["val"])))
     if overlap:
         raise ValueError(f"{exp_dir / SPLIT_FILES['test']}: test ids {overlap[:10]} also appear in "
@@ -57,7 +61,7 @@ def load_sysu(root: str | os.PathLike[str], *, name: str = "sysu") -> ReIDDatase
                                  ("training infrared", train_infrared, INFRARED_CAMS),
                                  ("test infrared (query)", query, INFRARED_CAMS),
                                  ("test visible (gallery)", gallery, VISIBLE_CAMS)):
-        if not samples:
+        if not samples and (ids["test"] or label.startswith("training")):
             folders = ", ".join(str(root_path / f"cam{c}") for c in cams)
             raise ValueError(f"{root_path}: no {label} images found in {folders}; expected person "
                              f"folders of the split's ids holding .jpg images")
