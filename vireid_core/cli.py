@@ -75,8 +75,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--dataset", required=True, help="sysu | regdb | llcm | synthvi")
     p.add_argument("--data-root", default="", help="dataset folder (SynthVI: the generated SYSU layout)")
-    p.add_argument("--mode", default=None, help="sysu: all | indoor (default: both); "
-                                                "regdb: v2t | t2v; llcm: ir_to_vis | vis_to_ir")
+    p.add_argument("--mode", default=None,
+                   help="sysu: all | indoor (default: both); regdb: visible_to_thermal | thermal_to_visible; "
+                        "llcm: ir_to_vis | vis_to_ir | vis_to_ir_natural (default: the usual two)")
     p.add_argument("--shots", type=int, choices=(1, 10), default=1)
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--trial", type=int, default=1, help="RegDB split 1..10")

@@ -105,16 +105,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                                                   else name))
     config.data.dataset, config.data.root, config.data.trial = name, args.data_root, args.trial
     dataset = prepare_dataset(config)
-    defaults = {"sysu": ["all", "indoor"], "regdb": ["v2t", "t2v"], "llcm": ["ir_to_vis", "vis_to_ir"]}
-    modes = [args.mode] if args.mode else defaults[dataset.protocol]
-    reports = {}
-    for mode in modes:
-        kwargs: dict[str, Any] = {"mode": mode, "shots": args.shots} if dataset.protocol == "sysu" \
-            else {"direction": mode}
-        report = evaluate(model, dataset, trials=range(args.trials), height=height, width=width,
-                          checkpoint_selection=args.selection, progress=not args.no_progress, **kwargs)
-        print(report.table())
-        reports[mode] = report.to_dict()
+    if dataset.protocol == "sysu":
+        kwargs: dict[str, Any] = {"mode": [args.mode] if args.mode else ["all", "indoor"], "shots": args.shots}
+    else:
+        kwargs = {"direction": args.mode} if args.mode else {}
+    report = evaluate(model, dataset, trials=range(args.trials), height=height, width=width,
+                      checkpoint_selection=args.selection, progress=not args.no_progress, **kwargs)
+    print(report.table())
+    reports = report.to_dict()
     out = args.json or str(Path(args.checkpoint).with_suffix("")) + f"_eval_{name}.json"
     print_json({"checkpoint": str(args.checkpoint), "selection": args.selection, "reports": reports}, out)
     print(f"report written to {out}")

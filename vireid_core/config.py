@@ -31,6 +31,8 @@ class DataConfig:
     synth_test_ids: int = 100
     synth_source_ids: int = 250
     synth_seed: int = 0
+    synth_visible_per_camera: int = 7
+    synth_infrared_per_camera: int = 10
 
 
 @dataclass
@@ -301,8 +303,9 @@ def _synthvi_smoke() -> RunConfig:
     config = _synthvi_cpu()
     config.preset = "synthvi-smoke"
     config.threads = 0
-    config.data.synth_train_ids, config.data.synth_val_ids = 12, 0
+    config.data.synth_train_ids, config.data.synth_val_ids = 10, 2
     config.data.synth_test_ids, config.data.synth_source_ids = 8, 12
+    config.data.synth_visible_per_camera, config.data.synth_infrared_per_camera = 3, 4
     config.model.width_multiplier = 0.25
     config.pretrain.iterations = 10
     config.pretrain.batch_size = 16

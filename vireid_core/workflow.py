@@ -19,6 +19,7 @@ import torch
 from vireid_core.config import RunConfig
 from vireid_core.data import load_dataset
 from vireid_core.data.dataset import ReIDDataset
+from vireid_core.data.records import INFRARED, VISIBLE, Sample
 from vireid_core.learning.callbacks import Callback, MetricsJsonl
 from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint, save_checkpoint
 from vireid_core.learning.engine import Engine, build_configured_model, resolve_device, summarise_report
@@ -37,7 +38,8 @@ def synthvi_config(config: RunConfig):
     d = config.data
     return SynthVIConfig(seed=d.synth_seed, n_train_ids=d.synth_train_ids, n_val_ids=d.synth_val_ids,
                          n_test_ids=d.synth_test_ids, n_source_ids=d.synth_source_ids, height=d.height,
-                         width=d.width)
+                         width=d.width, visible_per_camera=d.synth_visible_per_camera,
+                         infrared_per_camera=d.synth_infrared_per_camera)
 
 
 def synthvi_root(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
@@ -68,6 +70,24 @@ def prepare_dataset(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     return load_dataset(d.dataset, d.root, **kwargs)
 
 
+def source_samples(root: str | Path) -> list[Sample]:
+    """Every image of a SynthVI source set (SYSU layout, all ids in training), with its identity label.
+
+    Labelled source data for pretraining only; never the target set. Cameras 3 and 6 are infrared.
+    """
+    from vireid_core.data.layout import camera_folders, list_images, person_folders
+
+    root = Path(root)
+    samples = []
+    for cam, cam_dir in camera_folders(root).items():
+        modality = INFRARED if cam in (3, 6) else VISIBLE
+        for pid, person_dir in person_folders(cam_dir).items():
+            samples.extend(Sample(str(path), pid, cam, modality) for path in list_images(person_dir))
+    if not samples:
+        raise ValueError(f"{root}: no images found in cam*/<id>/ folders; expected a SynthVI source set")
+    return samples
+
+
 def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
                   progress: bool = True) -> torch.nn.Module:
     """The starting model: built from the config, then (if enabled) pretrained on the SynthVI source set.
@@ -90,7 +110,7 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
         return model
     source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{_digest(source_cfg.to_dict())}",
                                    source_cfg, progress=progress)
-    samples = load_dataset("sysu", source_root).train
+    samples = source_samples(source_root)
     p = config.pretrain
     stats = pretrain_on_source(model, samples, iterations=p.iterations, batch_size=p.batch_size, lr=p.lr,
                                height=config.data.height, width=config.data.width, seed=config.seed,
@@ -120,20 +140,16 @@ class RunResult:
 
 def evaluate_modes(model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *, trials: int = 10,
                    selection: str = "last epoch", progress: bool = True) -> dict[str, dict[str, float]]:
-    """Evaluate ``model`` in every mode of the dataset's protocol; returns mode → mean metrics."""
+    """Evaluate ``model`` in every setting of the dataset's protocol (SYSU: all and indoor search;
+    RegDB and LLCM: both directions); returns setting key → mean metrics (fractions)."""
     from vireid_core.evaluation import evaluate
 
-    modes = {"sysu": ("all", "indoor"), "llcm": ("ir_to_vis", "vis_to_ir"), "regdb": ("v2t", "t2v")}
-    out = {}
     device = resolve_device(config.device)
     model.to(device).eval()
-    for mode in modes[dataset.protocol]:
-        kwargs: dict[str, Any] = {"mode": mode} if dataset.protocol == "sysu" else {"direction": mode}
-        report = evaluate(model, dataset, trials=range(trials), height=config.data.height,
-                          width=config.data.width, device=device, progress=progress,
-                          checkpoint_selection=selection, **kwargs)
-        out[mode] = summarise_report(report)
-    return out
+    kwargs: dict[str, Any] = {"mode": ["all", "indoor"]} if dataset.protocol == "sysu" else {}
+    report = evaluate(model, dataset, trials=range(trials), height=config.data.height, width=config.data.width,
+                      device=device, progress=progress, checkpoint_selection=selection, **kwargs)
+    return summarise_report(report)
 
 
 def train_run(config: RunConfig, out_dir: str | Path | None, *, resume: bool = False,

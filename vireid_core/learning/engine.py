@@ -312,8 +312,9 @@ class Engine:
         self.model.eval()
         report = evaluate(self.model, self.dataset, mode=mode, trials=range(trials),
                           height=self.config.data.height, width=self.config.data.width, device=self.device,
-                          progress=self.progress, checkpoint_selection="current model")
-        return summarise_report(report)
+                          progress=self.progress, checkpoint_selection="current model",
+                          num_workers=self._workers())
+        return next(iter(summarise_report(report).values()))
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
@@ -395,12 +396,14 @@ class Engine:
         self.save()
 
 
-def summarise_report(report: Any) -> dict[str, Any]:
-    """Mean Rank-1/5/10/20, mAP, mINP (fractions) of an evaluation report."""
-    data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-    mean = data.get("mean", data)
-    keys = ("rank1", "rank5", "rank10", "rank20", "mAP", "mINP")
-    out = {key: float(mean[key]) for key in keys if key in mean}
-    if not all(math.isfinite(v) for v in out.values()):
-        raise ValueError(f"evaluation returned non-finite metrics: {out}")
+def summarise_report(report: Any) -> dict[str, dict[str, float]]:
+    """Setting key (e.g. ``"all"``, ``"indoor"``) → mean Rank-1/5/10/20, mAP, mINP (fractions)."""
+    out: dict[str, dict[str, float]] = {}
+    for setting in report.settings:
+        metrics = {f"rank{k}": setting.rank(k) for k in (1, 5, 10, 20)}
+        metrics.update(mAP=setting.mAP, mINP=setting.mINP)
+        clean = {key: float(value) for key, value in metrics.items() if value is not None}
+        if not all(math.isfinite(v) for v in clean.values()):
+            raise ValueError(f"evaluation of {setting.key!r} returned non-finite metrics: {clean}")
+        out[setting.key] = clean
     return out
