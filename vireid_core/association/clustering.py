@@ -25,8 +25,8 @@ def cluster_dbscan(dist: sp.spmatrix | np.ndarray, eps: float, min_samples: int 
         first reaches them. With eps >= 1 every pair is a neighbour (absent pairs are at distance 1),
         which the function handles exactly without densifying: one cluster if N >= min_samples.
     """
-    if not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"eps must be a finite number > 0 (as scikit-learn requires), got {eps!r}")
     if int(min_samples) != min_samples or min_samples < 1:
         raise ValueError(f"min_samples must be an integer >= 1, got {min_samples!r}")
     if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
