@@ -8,7 +8,13 @@ private ``random.Random(t)`` produces the same stream as the baseline's ``random
 without touching Python's global ``random`` state. Multi-shot (the official protocol's 10 images per
 identity and camera) draws ``sample(group, min(shots, len(group)))`` from the same generator, i.e.
 without replacement, the whole group when it is smaller; the picked images are returned in path
-order within their group.
+order within their group. (The official MATLAB code uses the fixed permutations of
+``rand_perm_cam.mat`` instead; neither the Python baselines nor this module reproduce those, and the
+numbers in the literature come from the Python single-shot procedure.)
+
+Camera orders: SYSU all-search (1, 2, 4, 5), indoor (1, 2); LLCM the cameras present, ascending
+(VIS 1..9, NIR 1, 2, 4..9 — DEEN's folder lists). An (identity, camera) group without images is
+skipped and consumes no random number, exactly like a missing folder in the baseline.
 
 A *protocol plan* (``plan_protocol``) lists, for each evaluated setting (e.g. "all-search" or
 "thermal→visible") and trial, which rows of the dataset's ``query`` list and ``gallery_candidates``
