@@ -158,7 +158,9 @@ def test_evaluate_sysu_layout_matches_direct_metrics(synthvi_roots):
     gallery_size = report["all"].gallery_sizes[0]
     assert gallery_size < 20 and len(report["all"].cmc) == gallery_size
     assert encoded["settings"][0]["rank20"] is None and encoded["settings"][0]["rank10"] is not None
-    assert table.splitlines()[2].split()[-3] == "-"  # the R20 column
+    assert table.splitlines()[2].split()[-4] == "-"  # the R20 column
+    valid = report["all"].results[0].num_valid
+    assert table.splitlines()[2].endswith(f"{valid}/{len(dataset.query)}")
 
 
 def test_evaluate_regdb_layout_both_directions_from_one_matrix(synthvi_roots):

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vireid_core.data.records import Sample
+from vireid_core.data.records import MODALITY_NAMES, Sample
 from vireid_core.evaluation.extract import extract_features
 from vireid_core.evaluation.metrics import rank_metrics
 from vireid_core.evaluation.protocols import DEFAULT_SYSU_TRIALS, SettingPlan, plan_protocol
@@ -164,7 +164,8 @@ def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
             continue
         extracted = extract_features(model, [samples[i] for i in needed], transform, batch_size=batch_size,
                                      device=device, flip=True, renormalise=True, num_workers=num_workers,
-                                     progress=progress, description=f"{protocol} {side}")
+                                     progress=progress,
+                                     description=f"{protocol} {MODALITY_NAMES[samples[0].modality]} images")
         full = np.full((len(samples), extracted.shape[1]), np.nan, dtype=np.float32)
         full[needed] = extracted
         features[side] = full

@@ -207,6 +207,9 @@ def plan_protocol(query: Sequence[Sample], candidates: Sequence[Sample], protoco
     if protocol in ("sysu", "llcm") and not trials:
         raise ValueError("trials is empty: give at least one gallery-sampling seed")
     if protocol == "sysu":
+        if direction is not None:
+            raise ValueError(f"SYSU-MM01 has one direction (infrared query, visible gallery); "
+                             f"use mode='all'|'indoor', not direction={direction!r}")
         plans = []
         for m in _as_list(mode, ["all"]):
             cams = sysu_cams(m)

@@ -107,11 +107,16 @@ class EvaluationReport:
         lines = [f"{self.dataset} — {title} protocol — checkpoint: {self.checkpoint_selection}"]
         width = max([len("setting")] + [len(s.label) for s in self.settings])
         columns = [f"R{k}" for k in REPORTED_RANKS] + ["mAP", "mINP"]
-        lines.append(f"{'setting':<{width}}  {'trials':>6}  " + "  ".join(f"{c:>6}" for c in columns))
-        for s in self.settings:
+        queries = [f"{s.results[0].num_valid}/{len(s.results[0].valid)}" for s in self.settings]
+        q_width = max([len("valid queries")] + [len(q) for q in queries])
+        lines.append(f"{'setting':<{width}}  {'trials':>6}  " + "  ".join(f"{c:>6}" for c in columns)
+                     + f"  {'valid queries':>{q_width}}")
+        for s, valid in zip(self.settings, queries, strict=True):
             values = [s.rank(k) for k in REPORTED_RANKS] + [s.mAP, s.mINP]
             cells = "  ".join(f"{'-':>6}" if v is None else f"{100 * v:6.2f}" for v in values)
-            lines.append(f"{s.label:<{width}}  {len(s.results):>6}  {cells}")
+            lines.append(f"{s.label:<{width}}  {len(s.results):>6}  {cells}  {valid:>{q_width}}")
+        lines.append("Rank-k, mAP, mINP in %, mean over trials; valid queries (with a true match left) of the "
+                     "first trial.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
