@@ -34,9 +34,7 @@ def _rgb8(rgb: RGB) -> tuple[int, int, int]:
     return tuple(int(round(255 * min(max(c, 0.0), 1.0))) for c in rgb)  # type: ignore[return-value]
 
 
-def _draw_shape(
-    draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, float, float], fill: Fill
-) -> None:
+def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, float, float], fill: Fill) -> None:
     x0, y0, x1, y1 = box
     if kind == "disc":
         draw.ellipse((x0, y0, x0 + (x1 - x0), y0 + (x1 - x0)), fill=fill)
@@ -57,9 +55,7 @@ def _draw_background(
     width, height = canvas.size
     draw = ImageDraw.Draw(canvas)
     jitter = rng.uniform(-0.06, 0.06, size=3)
-    draw.rectangle(
-        (0, 0, width, height), fill=fill(tuple(np.clip(np.add(scene.wall, jitter), 0, 1)), scene.wall_heat)
-    )
+    draw.rectangle((0, 0, width, height), fill=fill(tuple(np.clip(np.add(scene.wall, jitter), 0, 1)), scene.wall_heat))
     offset_x, offset_y = rng.uniform(-0.35, 0.35), rng.uniform(-0.05, 0.05)
     for kind, x0, y0, x1, y1, rgb, heat in scene.shapes:
         box = (
@@ -83,9 +79,7 @@ def _draw_background(
         _draw_shape(draw, kind, box, fill(rgb, heat))
 
 
-def _draw_occluder(
-    canvas: Image.Image, bbox: dict[str, float], rng: np.random.Generator, fill: FillFunction
-) -> None:
+def _draw_occluder(canvas: Image.Image, bbox: dict[str, float], rng: np.random.Generator, fill: FillFunction) -> None:
     draw = ImageDraw.Draw(canvas)
     person_h = bbox["bottom"] - bbox["top"]
     person_w = bbox["right"] - bbox["left"]
@@ -144,6 +138,11 @@ def infrared_paint(person: Identity, ambient: float, ir_lum_mix: float) -> dict[
     }
 
 
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """[0, 1] floats to uint8 with rounding (values clipped)."""
+    return np.clip(image * np.float32(255.0) + np.float32(0.5), 0.0, 255.0).astype(np.uint8)
+
+
 def _reduce(canvas: Image.Image, config: SynthVIConfig) -> np.ndarray:
     small = canvas.resize((config.width, config.height), Image.Resampling.BOX)
     return np.asarray(small, dtype=np.float32) / 255.0
@@ -172,12 +171,12 @@ def render_visible(
     gain = np.asarray(camera.cast, dtype=np.float32) * camera.brightness * rng.uniform(0.85, 1.15)
     slope = rng.uniform(-0.25, 0.25)
     gradient = 1.0 + slope * (np.linspace(0.0, 1.0, config.width, dtype=np.float32) - 0.5)
-    image = image * gain[None, None, :] * gradient[None, :, None]
+    image *= (gradient[:, None] * gain[None, :]).astype(np.float32)[None]
     sigma = camera.blur * config.height / 128.0
     if sigma > 0:
         image = gaussian_filter(image, sigma=(sigma, sigma, 0))
-    image = image + rng.normal(0.0, camera.noise, size=image.shape).astype(np.float32)
-    return np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
+    image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(camera.noise)
+    return _to_uint8(image)
 
 
 def render_infrared(
@@ -208,9 +207,9 @@ def render_infrared(
     sigma = camera.blur * config.ir_degrade * config.height / 128.0
     if sigma > 0:
         image = gaussian_filter(image, sigma=sigma)
-    image = image * rng.uniform(0.9, 1.1) + rng.uniform(-0.04, 0.04)
-    image = image + rng.normal(0.0, camera.noise * config.ir_degrade, size=image.shape).astype(np.float32)
-    gray = np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
+    image = image * np.float32(rng.uniform(0.9, 1.1)) + np.float32(rng.uniform(-0.04, 0.04))
+    image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(camera.noise * config.ir_degrade)
+    gray = _to_uint8(image)
     return np.repeat(gray[:, :, None], 3, axis=2)
 
 
