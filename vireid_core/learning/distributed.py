@@ -108,6 +108,18 @@ def gather_rows(features: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Te
     return (torch.cat([p[0] for p in parts]).to(device), torch.cat([p[1] for p in parts]).to(device))
 
 
+def sync_buffers(model: torch.nn.Module) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank (no-op in one process).
+
+    DDP keeps parameters identical but each rank's last forward leaves its own BN statistics; the
+    engine syncs them before extracting features and at the end, so every rank holds the same model.
+    """
+    if not is_distributed():
+        return
+    for buffer in model.buffers():
+        tdist.broadcast(buffer.data, src=0)
+
+
 def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """DistributedDataParallel around ``model`` when distributed, else ``model`` itself.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,7 @@ class Engine:
         """Clustering features of every training image (method-spec §3.2): float32[N, D]."""
         c = self.config.data
         transform = cluster_transform(c.height, c.width)
+        dist.sync_buffers(self.model)
         return dist.sharded_extract(
             lambda samples: extract_features(self.model, samples, transform, device=self.device,
                                              renormalise=False, progress=self.progress,
@@ -278,7 +280,10 @@ class Engine:
                 sums[key] += value
             self._emit("on_iteration", stage, epoch, it, step)
         t_iter = time.perf_counter() - t0
-        self.scheduler.step()
+        with warnings.catch_warnings():
+            # An epoch without clusters makes no optimiser step; the schedule still advances per epoch.
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+            self.scheduler.step()
         record: dict[str, Any] = {"stage": stage, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
                                   **labels.report,
                                   "loss_intra": sums["loss_intra"] / iters if iters and intra else None,
@@ -381,6 +386,7 @@ class Engine:
                                 {"model": self.model.state_dict(), "stage": stage,
                                  "epoch": self._epochs(stage) - 1, "selection": "last epoch",
                                  "config": self.config.to_dict()})
+        dist.sync_buffers(self.model)
         summary = {"history": self.history, "best_rank1": self.best}
         self._emit("on_run_end", summary)
         return summary
