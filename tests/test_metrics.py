@@ -56,7 +56,7 @@ def brute_force(distmat, q_pids, g_pids, q_cams, g_cams, rule, max_rank=20):
             np.array(valid))
 
 
-def test_hand_made_regdb_case():
+def test_hand_made_regdb_case(algorithm):
     # Query 0 (id 1): ranking g0(id2) g1(id1) g2(id2) g3(id1) -> hits at 2 and 4.
     # AP = (1/2 + 2/4)/2 = 0.5, INP = 2/4 = 0.5, image-level first hit at rank 2.
     # Query 1 (id 2): ranking g2(id2) g0(id2) g1 g3 -> AP 1, INP 2/2 = 1, hit at rank 1.
@@ -71,7 +71,7 @@ def test_hand_made_regdb_case():
     assert result.valid.tolist() == [True, True]
 
 
-def test_sysu_removes_every_cam2_item_for_cam3_queries_and_dedups_identities():
+def test_sysu_removes_every_cam2_item_for_cam3_queries_and_dedups_identities(algorithm):
     # Gallery: g0 id7 cam2, g1 id5 cam1, g2 id5 cam4, g3 id9 cam1, g4 id7 cam4.
     g_pids = [7, 5, 5, 9, 7]
     g_cams = [2, 1, 4, 1, 4]
@@ -93,7 +93,7 @@ def test_sysu_removes_every_cam2_item_for_cam3_queries_and_dedups_identities():
     np.testing.assert_allclose(regdb.cmc, [2 / 3, 2 / 3, 2 / 3, 1.0])
 
 
-def test_llcm_removes_same_identity_same_camera_only():
+def test_llcm_removes_same_identity_same_camera_only(algorithm):
     # Query id 1 cam 4. Gallery g0 id1 cam4 (removed), g1 id2 cam4 (kept: other id), g2 id1 cam5.
     distmat = np.array([[0.0, 0.1, 0.2]])
     result = rank_metrics(distmat, [1], [1, 2, 1], [4], [4, 4, 5], rule="llcm", max_rank=5)
@@ -102,7 +102,7 @@ def test_llcm_removes_same_identity_same_camera_only():
     np.testing.assert_allclose(result.cmc, [0.0, 1.0, 1.0])  # length = gallery size 3
 
 
-def test_invalid_queries_are_skipped_not_counted():
+def test_invalid_queries_are_skipped_not_counted(algorithm):
     # Query 1's identity (8) is not in the gallery; query 2's only match is cam2 for a cam3 query.
     distmat = np.array([[0.5, 0.1], [0.1, 0.2], [0.1, 0.2]])
     result = rank_metrics(distmat, [1, 8, 2], [1, 2], [6, 6, 3], [1, 2], rule="sysu")
@@ -113,7 +113,7 @@ def test_invalid_queries_are_skipped_not_counted():
     assert np.isnan(result.ap[1]) and np.isnan(result.inp[2])
 
 
-def test_ties_keep_gallery_order():
+def test_ties_keep_gallery_order(algorithm):
     distmat = np.zeros((1, 4))
     result = rank_metrics(distmat, [3], [1, 3, 2, 3], rule="regdb")
     assert result.rank(1) == 0.0 and result.rank(2) == 1.0
@@ -122,7 +122,7 @@ def test_ties_keep_gallery_order():
     np.testing.assert_allclose(sysu.cmc, [0.0, 1.0, 1.0, 1.0])  # ids in order 1, 3, 2
 
 
-def test_tiny_gallery_keeps_last_cumulative_value():
+def test_tiny_gallery_keeps_last_cumulative_value(algorithm):
     # 3 identities, 6 images, max_rank 20: CMC has length 6 (gallery size); after the 3 distinct
     # identities are exhausted every valid query keeps its value (1).
     rng = np.random.default_rng(0)
@@ -133,9 +133,18 @@ def test_tiny_gallery_keeps_last_cumulative_value():
     np.testing.assert_allclose(result.cmc[2:], 1.0)
 
 
+@pytest.fixture(params=["sorting", "counting"])
+def algorithm(request, monkeypatch):
+    """Force one of rank_metrics' two exact algorithms (sorting rows / counting ranks of matches)."""
+    import vireid_core.evaluation.metrics as metrics
+
+    monkeypatch.setattr(metrics, "_MAX_MATCHES_FOR_COUNTING", -1 if request.param == "sorting" else 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize("rule", ["sysu", "llcm", "regdb"])
 @pytest.mark.parametrize("seed", range(6))
-def test_matches_brute_force_on_random_inputs(rule, seed):
+def test_matches_brute_force_on_random_inputs(rule, seed, algorithm):
     rng = np.random.default_rng(seed)
     num_q, num_g = rng.integers(1, 40), rng.integers(1, 60)
     num_ids = int(rng.integers(1, 12))
@@ -160,7 +169,7 @@ def test_matches_brute_force_on_random_inputs(rule, seed):
     np.testing.assert_allclose(result.inp, expected[4], atol=1e-12)
 
 
-def test_matches_brute_force_on_a_larger_float_case_across_chunks(monkeypatch):
+def test_matches_brute_force_on_a_larger_float_case_across_chunks(monkeypatch, algorithm):
     import vireid_core.evaluation.metrics as metrics
 
     monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 500)  # forces many query blocks

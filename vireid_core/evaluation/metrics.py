@@ -36,6 +36,7 @@ RULES: tuple[str, ...] = ("sysu", "regdb", "llcm")
 SYSU_CONFLICT_QUERY_CAM = 3  # an infrared camera filming the same room as ...
 SYSU_CONFLICT_GALLERY_CAM = 2  # ... this visible camera
 _CHUNK_ELEMENTS = 2_000_000  # queries are processed in blocks of about this many distance entries
+_MAX_MATCHES_FOR_COUNTING = 6  # up to this many true matches per query: count ranks instead of sorting
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,76 @@ def rank_metrics(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
 def _rank_block(dist: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
                 q_cams: np.ndarray | None, g_cams: np.ndarray | None, rule: str,
                 group_order: np.ndarray, group_starts: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Metrics of a block of queries. Returns (CMC hit rank, 0 if invalid; AP; INP), each [rows]."""
+    """Metrics of a block of queries. Returns (CMC hit rank, 0 if invalid; AP; INP), each [rows].
+
+    Two exact algorithms: with few true matches per query (single-shot galleries) the rank of each
+    match is counted by comparisons (no sort); otherwise the rows are sorted.
+    """
+    matches = g_pids[None, :] == q_pids[:, None]
+    removed = _removed_in_gallery_order(matches, q_cams, g_cams, rule)
+    if removed is not None:
+        matches &= ~removed
+    if matches.sum(axis=1).max() <= _MAX_MATCHES_FOR_COUNTING:
+        return _rank_block_counted(dist, matches, removed, q_pids, g_pids, rule, group_order, group_starts)
+    return _rank_block_sorted(dist, q_pids, g_pids, q_cams, g_cams, rule, group_order, group_starts)
+
+
+def _removed_in_gallery_order(matches: np.ndarray, q_cams: np.ndarray | None, g_cams: np.ndarray | None,
+                              rule: str) -> np.ndarray | None:
+    """[rows, num_gallery] mask of the gallery items the rule removes for each query (None: none)."""
+    if rule == "sysu":
+        return (q_cams[:, None] == SYSU_CONFLICT_QUERY_CAM) & (g_cams[None, :] == SYSU_CONFLICT_GALLERY_CAM)
+    if rule == "llcm":
+        return matches & (g_cams[None, :] == q_cams[:, None])
+    return None
+
+
+def _rank_block_counted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarray | None,
+                        q_pids: np.ndarray, g_pids: np.ndarray, rule: str, group_order: np.ndarray,
+                        group_starts: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sort-free metrics: the 1-based surviving rank of match j is 1 + the number of surviving
+    items g that a stable sort puts first, i.e. with (dist[g], g) < (dist[j], j) lexicographically.
+    `matches` are the surviving true matches, in gallery order. Same outputs as `_rank_block_sorted`.
+    """
+    rows, num_g = dist.shape
+    num_rel = matches.sum(axis=1)
+    valid = num_rel > 0
+    width = max(int(num_rel.max()), 1)
+    row_of, col_of = np.nonzero(matches)
+    slot = np.arange(len(row_of)) - (np.cumsum(num_rel) - num_rel)[row_of]
+    match_col = np.zeros((rows, width), dtype=np.int64)  # gallery index of each match (padded)
+    match_col[row_of, slot] = col_of
+    match_dist = np.take_along_axis(dist, match_col, axis=1)[:, :, None]
+    gallery_index = np.arange(num_g)
+    before = dist[:, None, :] < match_dist
+    before |= (dist[:, None, :] == match_dist) & (gallery_index < match_col[:, :, None])
+    if removed is not None:
+        before &= ~removed[:, None, :]
+    is_match = np.arange(width)[None, :] < num_rel[:, None]
+    rank = np.where(is_match, before.sum(axis=2) + 1, np.iinfo(np.int64).max)
+    best = np.argmin(rank, axis=1)  # the first surviving match
+    rank.sort(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(is_match, np.arange(1, width + 1) / rank, 0.0)
+        ap = np.where(valid, precision.sum(axis=1) / num_rel, np.nan)
+        last = np.take_along_axis(rank, np.maximum(num_rel - 1, 0)[:, None], axis=1)[:, 0]
+        inp = np.where(valid, num_rel / np.maximum(last, 1), np.nan)
+    if rule == "regdb":
+        return np.where(valid, rank[:, 0], 0), ap, inp
+    first_col = match_col[np.arange(rows), best][:, None]
+    first_dist = dist[np.arange(rows)[:, None], first_col]
+    ahead = (dist < first_dist) | ((dist == first_dist) & (gallery_index < first_col))
+    ahead &= g_pids[None, :] != q_pids[:, None]
+    if removed is not None:
+        ahead &= ~removed
+    identities_ahead = np.logical_or.reduceat(ahead[:, group_order], group_starts, axis=1).sum(axis=1)
+    return np.where(valid, identities_ahead + 1, 0), ap, inp
+
+
+def _rank_block_sorted(dist: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
+                       q_cams: np.ndarray | None, g_cams: np.ndarray | None, rule: str,
+                       group_order: np.ndarray, group_starts: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Metrics of a block of queries by sorting each row (stable). Returns (hit rank; AP; INP)."""
     rows, num_g = dist.shape
     order = _stable_argsort_rows(dist)
     matches = g_pids[order] == q_pids[:, None]
