@@ -206,10 +206,11 @@ def _rank_block_counted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarr
     gallery_index = np.arange(num_g)
     before = dist[:, None, :] < match_dist
     before |= (dist[:, None, :] == match_dist) & (gallery_index < match_col[:, :, None])
-    if removed is not None:
-        before &= ~removed[:, None, :]
+    kept = None if removed is None else ~removed
+    if kept is not None:
+        before &= kept[:, None, :]
     is_match = np.arange(width)[None, :] < num_rel[:, None]
-    rank = np.where(is_match, before.sum(axis=2) + 1, np.iinfo(np.int64).max)
+    rank = np.where(is_match, np.count_nonzero(before, axis=2) + 1, np.iinfo(np.int64).max)
     best = np.argmin(rank, axis=1)  # the first surviving match
     rank.sort(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -223,8 +224,8 @@ def _rank_block_counted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarr
     first_dist = dist[np.arange(rows)[:, None], first_col]
     ahead = (dist < first_dist) | ((dist == first_dist) & (gallery_index < first_col))
     ahead &= g_pids[None, :] != q_pids[:, None]
-    if removed is not None:
-        ahead &= ~removed
+    if kept is not None:
+        ahead &= kept
     identities_ahead = np.logical_or.reduceat(ahead[:, group_order], group_starts, axis=1).sum(axis=1)
     return np.where(valid, identities_ahead + 1, 0), ap, inp
 
