@@ -6,7 +6,7 @@ Every step works on sparse N x N structures with O(N·k) entries; there is no pe
    (R over the whole ranking, H over its first round(k1/2) + 1 entries);
 2. expansion: |H(j) ∩ R(i)| for every j ∈ R(i) is (R Hᵀ)[i, j]; the selected H rows are added with
    one sparse product (Sel · H);
-3. encoding: softmax of -(2 - 2<f_i, f_j>) over each row of the expansion pattern (chunked row dots);
+3. encoding: softmax of -(2 - 2<f_i, f_j>) over each row of the expansion pattern (compiled dots);
 4. query expansion: V' = Q V with a sparse averaging matrix Q;
 5. min-sum Jaccard over pairs that share support (:mod:`vireid_core.association.minsum`).
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -27,8 +28,6 @@ from vireid_core.association.graph import NeighbourGraph
 from vireid_core.association.inputs import as_feature_matrix, as_modality_array, check_k_values
 from vireid_core.association.knn import KnnConfig
 from vireid_core.association.minsum import minsum_jaccard
-
-_DOT_CHUNK = 1 << 16  # pairs per chunk of the encoding's row dots
 
 
 def _membership(lists: np.ndarray, n: int) -> sp.csr_matrix:
@@ -77,17 +76,28 @@ def expansion_pattern(ranking: np.ndarray, half_lists: np.ndarray, n: int) -> sp
     return expansion
 
 
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _pattern_dots(features, indptr, indices):  # pragma: no cover - compiled
+    """<f_i, f_j> for every stored (i, j) of a csr pattern, float32 in storage order."""
+    out = np.empty(indices.shape[0], np.float32)
+    dim = features.shape[1]
+    for i in numba.prange(indptr.shape[0] - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            acc = np.float32(0.0)
+            for d in range(dim):
+                acc += features[i, d] * features[j, d]
+            out[p] = acc
+    return out
+
+
 def encode(features: np.ndarray, pattern: sp.csr_matrix) -> sp.csr_matrix:
     """V: per row, softmax of -d_ij over the pattern's columns, d_ij = 2 - 2<f_i, f_j> (float32)."""
     n = pattern.shape[0]
-    counts = np.diff(pattern.indptr)
-    rows = np.repeat(np.arange(n), counts)
+    rows = np.repeat(np.arange(n), np.diff(pattern.indptr))
     cols = pattern.indices
-    weights = np.empty(cols.shape[0], np.float32)
-    for start in range(0, cols.shape[0], _DOT_CHUNK):
-        stop = min(start + _DOT_CHUNK, cols.shape[0])
-        dots = np.einsum("nd,nd->n", features[rows[start:stop]], features[cols[start:stop]])
-        weights[start:stop] = np.exp(-(np.float32(2.0) - np.float32(2.0) * dots))
+    dots = _pattern_dots(features, pattern.indptr.astype(np.int64), cols.astype(np.int64))
+    weights = np.exp(-(np.float32(2.0) - np.float32(2.0) * dots))
     sums = np.bincount(rows, weights=weights, minlength=n)
     safe = np.where(sums > 0, sums, 1.0)
     data = (weights / safe[rows]).astype(np.float32)

@@ -2,9 +2,9 @@
 
 Two back ends:
 
-* ``exact``: blocked float32 GEMM over the upper triangle of F Fᵀ (each block serves the rows
-  and, transposed, the columns, so the GEMM work is halved), with an exact per-row top-k that breaks
-  ties by the smaller index. Peak extra memory is two ``block_size x N`` float32 blocks.
+* ``exact``: blocked float32 GEMM over the upper triangle of F Fᵀ (each block serves its rows and,
+  transposed, the later rows, so the GEMM work is halved); a compiled (numba) running top-k per row
+  with a lexicographic (score, index) insertion. Peak extra memory is one ``block_size x N`` block.
 * ``hnsw`` / ``ivf``: faiss approximate indexes for very large N (recall measured by
   :func:`knn_recall`).
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 
@@ -56,40 +57,50 @@ class KnnConfig:
             raise ValueError(f"KnnConfig.block_size must be >= 1, got {self.block_size}")
 
 
-def stable_topk_rows(scores: np.ndarray, column_ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the k entries with the smallest (score, column id), in that order.
-
-    Args:
-        scores: float32 [R, C].
-        column_ids: int64 [C] or [R, C], the id of each column (ascending along a row if 1-D).
-        k: entries to keep; if C <= k all entries are kept (sorted).
-
-    Returns:
-        (scores [R, min(k, C)] float32, ids [R, min(k, C)] int64), sorted by (score, id).
-    """
-    n_rows, n_cols = scores.shape
-    ids = np.broadcast_to(column_ids, scores.shape)
-    if n_cols > k:
-        kth = np.partition(scores, k - 1, axis=1)[:, k - 1:k]
-        rows, cols = np.nonzero(scores <= kth)
-        cand_scores = scores[rows, cols]
-        cand_ids = ids[rows, cols]
-        order = np.lexsort((cand_ids, cand_scores, rows))
-        rows, cand_scores, cand_ids = rows[order], cand_scores[order], cand_ids[order]
-        starts = np.searchsorted(rows, np.arange(n_rows))
-        rank = np.arange(rows.shape[0]) - starts[rows]
-        keep = rank < k
-        return (cand_scores[keep].reshape(n_rows, k), cand_ids[keep].reshape(n_rows, k))
-    order = np.lexsort((ids, scores), axis=-1)
-    return (np.take_along_axis(scores, order, 1), np.take_along_axis(np.ascontiguousarray(ids), order, 1))
+@numba.njit(inline="always")
+def _insert(best_s, best_i, row, score, ident, k):  # pragma: no cover - compiled
+    """Insert (score, ident) into the sorted row if it beats the current worst (lexicographic)."""
+    worst_s = best_s[row, k - 1]
+    if score > worst_s or (score == worst_s and ident >= best_i[row, k - 1]):
+        return
+    pos = k - 1
+    while pos > 0 and (best_s[row, pos - 1] > score
+                       or (best_s[row, pos - 1] == score and best_i[row, pos - 1] > ident)):
+        best_s[row, pos] = best_s[row, pos - 1]
+        best_i[row, pos] = best_i[row, pos - 1]
+        pos -= 1
+    best_s[row, pos] = score
+    best_i[row, pos] = ident
 
 
-def _merge(best: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray], k: int
-           ) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.concatenate([best[0], new[0]], axis=1)
-    ids = np.concatenate([best[1], new[1]], axis=1)
-    order = np.lexsort((ids, scores), axis=-1)[:, :k]
-    return np.take_along_axis(scores, order, 1), np.take_along_axis(ids, order, 1)
+@numba.njit(parallel=True, cache=True)
+def _update_rows(sims, col_lo, col_hi, sim_offset, norms, use_l2, best_s, best_i, row_lo):  # pragma: no cover
+    """Rows row_lo + r of the running top-k against columns [col_lo, col_hi) of sims[r, c - sim_offset]."""
+    k = best_s.shape[1]
+    for r in numba.prange(sims.shape[0]):
+        row = row_lo + r
+        for col in range(col_lo, col_hi):
+            s = sims[r, col - sim_offset]
+            score = norms[col] - np.float32(2.0) * s if use_l2 else -s
+            _insert(best_s, best_i, row, score, col, k)
+
+
+@numba.njit(parallel=True, cache=True)
+def _update_cols(sims, query_lo, query_hi, cand_lo, cand_hi, offset, norms, use_l2, best_s, best_i
+                 ):  # pragma: no cover - compiled
+    """Transposed update: query rows [query_lo, query_hi) against candidate rows [cand_lo, cand_hi),
+    reading sims[cand - offset, query - offset] (chunks of 16 queries keep the reads contiguous)."""
+    k = best_s.shape[1]
+    width = 16
+    n_chunks = (query_hi - query_lo + width - 1) // width
+    for chunk in numba.prange(n_chunks):
+        lo = query_lo + chunk * width
+        hi = min(lo + width, query_hi)
+        for cand in range(cand_lo, cand_hi):
+            for query in range(lo, hi):
+                s = sims[cand - offset, query - offset]
+                score = norms[cand] - np.float32(2.0) * s if use_l2 else -s
+                _insert(best_s, best_i, query, score, cand, k)
 
 
 def exact_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *,
@@ -110,32 +121,21 @@ def exact_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_grou
     if metric not in ("l2", "ip"):
         raise ValueError(f"metric must be 'l2' or 'ip', got {metric!r}")
     n = features.shape[0]
-    sq_norms = np.einsum("nd,nd->n", features, features) if metric == "l2" else None
+    use_l2 = metric == "l2"
+    norms = np.einsum("nd,nd->n", features, features).astype(np.float32)
     best = [(np.full((n, k), np.inf, np.float32), np.full((n, k), n, np.int64)) for k in k_per_group]
     groups = list(zip(group_bounds[:-1], group_bounds[1:], strict=True))
     for start in range(0, n, block_size):
         stop = min(start + block_size, n)
-        sims = features[start:stop] @ features[start:].T  # [r, N - start], upper triangle band
-        if metric == "l2":
-            row_scores = sq_norms[None, start:] - 2.0 * sims
-            col_scores = (sq_norms[start:stop, None] - 2.0 * sims[:, stop - start:]).T
-        else:
-            np.negative(sims, out=sims)
-            row_scores = sims
-            col_scores = sims[:, stop - start:].T
+        sims = features[start:stop] @ features[start:].T  # [r, N - start]: the upper-triangle band
         for g, (g_lo, g_hi) in enumerate(groups):
-            k = k_per_group[g]
-            lo, hi = max(g_lo, start), g_hi
-            if lo < hi:  # block rows against columns [lo, hi) of this group
-                new = stable_topk_rows(row_scores[:, lo - start:hi - start], np.arange(lo, hi), k)
-                merged = _merge((best[g][0][start:stop], best[g][1][start:stop]), new, k)
-                best[g][0][start:stop], best[g][1][start:stop] = merged
-            if g_lo < stop and g_hi > start and stop < n:  # later rows against block columns of group
-                c_lo, c_hi = max(g_lo, start), min(g_hi, stop)
-                block = np.ascontiguousarray(col_scores[:, c_lo - start:c_hi - start])
-                new = stable_topk_rows(block, np.arange(c_lo, c_hi), k)
-                merged = _merge((best[g][0][stop:], best[g][1][stop:]), new, k)
-                best[g][0][stop:], best[g][1][stop:] = merged
+            scores, ids = best[g]
+            lo = max(g_lo, start)
+            if lo < g_hi:  # block rows against the group's columns >= start
+                _update_rows(sims, lo, g_hi, start, norms, use_l2, scores, ids, start)
+            if g_lo < stop and g_hi > start and stop < n:  # later rows against the block's columns
+                _update_cols(sims, stop, n, max(g_lo, start), min(g_hi, stop), start, norms, use_l2,
+                             scores, ids)
     return best
 
 

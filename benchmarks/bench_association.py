@@ -1,0 +1,196 @@
+"""Speed and memory of vireid_core.association against the dense reference (printed, not asserted).
+
+Usage (from the repo root, each mode in its own process so that peak RSS belongs to it):
+
+    .venv/bin/python benchmarks/bench_association.py compare   # N = 2k/5k/10k vs dense, same run
+    .venv/bin/python benchmarks/bench_association.py sysu      # 34,167 x 2048 MAJ + DBSCAN
+    .venv/bin/python benchmarks/bench_association.py scale     # 200,000 x 2048 with HNSW
+    .venv/bin/python benchmarks/bench_association.py all       # the three above, one process each
+
+Features are synthetic and seeded: identity centres + a per-modality offset + noise, rows
+L2-normalised, modalities interleaved at random (never visible-first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.cluster import DBSCAN
+from sklearn.metrics import adjusted_rand_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vireid_core.association import (  # noqa: E402
+    KnnConfig,
+    NeighbourGraph,
+    cluster_dbscan,
+    jaccard_from_graph,
+    knn_recall,
+    modality_aware_jaccard,
+)
+
+DIM = 2048
+
+
+def synthetic_features(n_visible: int, n_infrared: int, *, dim: int = DIM, images_per_id: int = 60,
+                       noise: float = 1.0, gap: float = 0.6, seed: int = 0
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clustered features [N, dim] float32 (unit rows), modality [N] and identity [N], seeded.
+
+    Each identity has a centre; a visible/infrared image adds a modality offset (a shared direction
+    of norm ``gap`` relative to the centre norm) and isotropic noise of relative norm ``noise``.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_visible + n_infrared
+    n_ids = max(2, n // images_per_id)
+    centres = rng.standard_normal((n_ids, dim), dtype=np.float32)
+    offsets = rng.standard_normal((2, dim), dtype=np.float32) * gap
+    modality = rng.permutation(np.r_[np.zeros(n_visible, np.int64), np.ones(n_infrared, np.int64)])
+    ids = rng.integers(0, n_ids, n)
+    feats = np.empty((n, dim), np.float32)
+    for start in range(0, n, 20000):
+        stop = min(start + 20000, n)
+        block = centres[ids[start:stop]] + offsets[modality[start:stop]]
+        block += noise * rng.standard_normal((stop - start, dim), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        feats[start:stop] = block
+    return feats, modality, ids
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def gemm_only_seconds(feats: np.ndarray, block_size: int = 1024) -> float:
+    """Time of the upper-triangle blocked GEMM alone (the floor of the exact search)."""
+    start_time = time.perf_counter()
+    for start in range(0, feats.shape[0], block_size):
+        _ = feats[start:start + block_size] @ feats[start:].T
+    return time.perf_counter() - start_time
+
+
+def sparse_maj_and_dbscan(feats: np.ndarray, modality: np.ndarray, eps: float, knn: KnnConfig | None = None
+                          ) -> tuple[np.ndarray, dict[str, float]]:
+    times = {}
+    t0 = time.perf_counter()
+    graph = NeighbourGraph.build(feats, modality, max_k1=30, knn=knn)
+    times["knn"] = time.perf_counter() - t0
+    dist = jaccard_from_graph(graph, 30, 6)
+    times["jaccard"] = time.perf_counter() - t0 - times["knn"]
+    t1 = time.perf_counter()
+    labels = cluster_dbscan(dist, eps)
+    times["dbscan"] = time.perf_counter() - t1
+    times["total"] = time.perf_counter() - t0
+    times["nnz_per_row"] = dist.nnz / feats.shape[0]
+    return labels, times
+
+
+def compare(sizes: tuple[int, ...], eps: float) -> None:
+    from dense_reference import dense_modality_aware_jaccard
+
+    print("== sparse MAJ + DBSCAN vs dense reference (same run, same features, D = 2048) ==")
+    print(f"{'N':>6} {'dense s':>8} {'(rank)':>7} {'sparse s':>9} {'knn':>6} {'gemm':>6} {'speed-up':>9} "
+          f"{'labels':>7} {'max|dJ|':>8} {'clusters':>8}")
+    _ = modality_aware_jaccard(*synthetic_features(60, 40, seed=1)[:2], 30, 6)  # compile numba once
+    for n in sizes:
+        feats, modality, _ = synthetic_features(int(n * 0.6), n - int(n * 0.6), seed=n)
+        gemm = gemm_only_seconds(feats)
+        labels, times = sparse_maj_and_dbscan(feats, modality, eps)
+        sparse_dist = modality_aware_jaccard(feats, modality, 30, 6)
+        dense_timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        dense = dense_modality_aware_jaccard(feats, modality, 30, 6, timings=dense_timings)
+        dense_labels = DBSCAN(eps=eps, min_samples=4, metric="precomputed").fit_predict(dense)
+        dense_total = time.perf_counter() - t0
+        coo = sparse_dist.tocoo()
+        diff = np.abs(dense[coo.row, coo.col] - coo.data).max()
+        absent = np.ones_like(dense, bool)
+        absent[coo.row, coo.col] = False
+        diff = max(diff, float(np.abs(dense[absent] - 1).max()) if absent.any() else 0.0)
+        same = bool(np.array_equal(labels, dense_labels))
+        print(f"{n:>6} {dense_total:>8.1f} {dense_timings['ranking']:>7.1f} {times['total']:>9.2f} "
+              f"{times['knn']:>6.2f} {gemm:>6.2f} {dense_total / times['total']:>8.1f}x {str(same):>7} "
+              f"{diff:>8.1e} {labels.max() + 1:>8}")
+        del dense, absent
+    print("dense s = reference MAJ + sklearn DBSCAN on the dense matrix; (rank) = its dense ranking step;"
+          " sparse s = NeighbourGraph + Jaccard + DBSCAN; knn = its exact search; gemm = GEMM alone")
+
+
+def sysu(eps: float) -> None:
+    feats, modality, ids = synthetic_features(22258, 11909, seed=34167)
+    base = peak_rss_gib()
+    gemm = gemm_only_seconds(feats)
+    labels, times = sparse_maj_and_dbscan(feats, modality, eps)
+    print("== SYSU-MM01 training size: 34,167 x 2048 (22,258 visible + 11,909 infrared), exact MAJ ==")
+    print(f"total {times['total']:.1f} s  (knn {times['knn']:.1f} s, jaccard {times['jaccard']:.1f} s, "
+          f"dbscan {times['dbscan']:.1f} s); GEMM alone {gemm:.1f} s")
+    print(f"peak RSS {peak_rss_gib():.2f} GiB (features + imports alone {base:.2f} GiB); "
+          f"{times['nnz_per_row']:.0f} stored entries/row; {labels.max() + 1} clusters, "
+          f"outliers {np.mean(labels < 0):.3f}, ARI vs ids {adjusted_rand_score(ids, labels):.3f}")
+
+
+def scale(eps: float, n_total: int, subsample: int, n_queries: int) -> None:
+    n_vis = int(n_total * 0.65)
+    feats, modality, _ = synthetic_features(n_vis, n_total - n_vis, seed=n_total)
+    base = peak_rss_gib()
+    knn = KnnConfig(method="hnsw")
+    labels, times = sparse_maj_and_dbscan(feats, modality, eps, knn=knn)
+    print(f"== scale: {n_total:,} x 2048 with HNSW (M={knn.hnsw_m}, efC={knn.hnsw_ef_construction}, "
+          f"efS={knn.hnsw_ef_search}) ==")
+    print(f"total {times['total']:.1f} s (knn {times['knn']:.1f} s, jaccard {times['jaccard']:.1f} s, "
+          f"dbscan {times['dbscan']:.1f} s); peak RSS {peak_rss_gib():.2f} GiB (features {base:.2f} GiB); "
+          f"{labels.max() + 1} clusters")
+    # recall@k1 on a sample of queries: per modality lists of 16 (k1//2 + 1) against exact search
+    graph = NeighbourGraph.build(feats, modality, max_k1=30, knn=knn)
+    rng = np.random.default_rng(0)
+    queries = np.sort(rng.choice(n_total, n_queries, replace=False))
+    recalls = []
+    order = np.argsort(modality, kind="stable")
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(n_total)
+    for group, (_, approx_ids) in enumerate(graph.lists):
+        members = order[(modality[order] == group)]
+        sims = feats[queries] @ feats[members].T
+        exact = members[np.lexsort((np.broadcast_to(members, sims.shape), -sims), axis=-1)[:, :16]]
+        recalls.append(knn_recall(approx_ids[queries], exact))
+    del graph
+    print(f"recall@k1 on {n_queries} sampled queries (visible list, infrared list): "
+          f"{recalls[0]:.4f}, {recalls[1]:.4f}")
+    sub = np.sort(rng.choice(n_total, subsample, replace=False))
+    exact_labels, exact_times = sparse_maj_and_dbscan(feats[sub], modality[sub], eps)
+    approx_labels, approx_times = sparse_maj_and_dbscan(feats[sub], modality[sub], eps, knn=knn)
+    print(f"subsample {subsample:,}: ARI(approximate, exact) = "
+          f"{adjusted_rand_score(exact_labels, approx_labels):.4f} "
+          f"(exact {exact_times['total']:.1f} s, approximate {approx_times['total']:.1f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("mode", choices=["compare", "sysu", "scale", "all"])
+    parser.add_argument("--eps", type=float, default=0.6)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000])
+    parser.add_argument("--scale-n", type=int, default=200_000)
+    parser.add_argument("--subsample", type=int, default=20_000)
+    parser.add_argument("--queries", type=int, default=2000)
+    args = parser.parse_args()
+    if args.mode == "all":
+        for mode in ("compare", "sysu", "scale"):
+            subprocess.run([sys.executable, __file__, mode, "--eps", str(args.eps)], check=True)
+        return
+    if args.mode == "compare":
+        compare(tuple(args.sizes), args.eps)
+    elif args.mode == "sysu":
+        sysu(args.eps)
+    else:
+        scale(args.eps, args.scale_n, args.subsample, args.queries)
+
+
+if __name__ == "__main__":
+    main()
