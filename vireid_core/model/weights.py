@@ -57,8 +57,8 @@ def _assign(model: TwoStreamReID, mapped: StateDict, *, required_prefixes: tuple
     missing = sorted(k for k in own if k.startswith(required_prefixes) and k not in mapped)
     bad_shape = sorted(f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
                        for k, v in mapped.items() if k in own and v.shape != own[k].shape)
-    unexpected = sorted(unexpected + not_in_model)
-    if missing or unexpected or bad_shape:
+    unexpected = sorted(unexpected)
+    if missing or unexpected or not_in_model or bad_shape:
         def show(items: list[str]) -> str:
             return ", ".join(items[:12]) + (f", ... ({len(items)} in total)" if len(items) > 12 else "")
         parts = []
@@ -66,6 +66,9 @@ def _assign(model: TwoStreamReID, mapped: StateDict, *, required_prefixes: tuple
             parts.append(f"missing keys: {show(missing)}")
         if unexpected:
             parts.append(f"unexpected keys: {show(unexpected)}")
+        if not_in_model:
+            parts.append(f"file keys with no counterpart in the model (shown renamed to model names): "
+                         f"{show(not_in_model)}")
         if bad_shape:
             parts.append(f"shape mismatches: {show(bad_shape)}")
         raise ValueError(f"{source} does not fit model {model.arch!r}: " + "; ".join(parts))
