@@ -208,3 +208,11 @@ def test_evaluate_features_llcm_and_unused_rows():
         evaluate_features(dataset, q_feat, holes, direction="vis_to_ir", trials=range(2))
     with pytest.raises(ValueError, match="query features must have shape"):
         evaluate_features(dataset, q_feat[:3], g_feat)
+
+
+def test_model_stays_trainable_after_extraction(image_samples):
+    model = DummyTwoStream().train()
+    extract_features(model, image_samples[:3], make_test_transform(HEIGHT, WIDTH), device="cpu", progress=False)
+    loss = model(torch.randn(2, 3, HEIGHT, WIDTH), torch.tensor([0, 1])).square().sum()
+    loss.backward()
+    assert all(p.grad is not None for p in model.head.parameters())

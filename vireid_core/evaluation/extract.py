@@ -33,7 +33,6 @@ def _autocast(device: torch.device):
     return nullcontext()
 
 
-@torch.inference_mode()
 def extract_features(model: nn.Module, samples: Sequence[Sample],
                      transform: Callable[[Image.Image], torch.Tensor], *, batch_size: int = 128,
                      device: str | torch.device | None = None, flip: bool = True, renormalise: bool = True,
@@ -65,7 +64,7 @@ def extract_features(model: nn.Module, samples: Sequence[Sample],
     if not samples:
         raise ValueError("extract_features: no samples given")
     run_device = _model_device(model) if device is None else torch.device(device)
-    model.to(run_device)
+    model.to(run_device)  # outside inference mode, so the parameters stay usable for training
     modality = torch.tensor([s.modality for s in samples], dtype=torch.long)
     loader = DataLoader(ImageListDataset(samples, [transform]), batch_size=batch_size, shuffle=False,
                         num_workers=num_workers, pin_memory=run_device.type == "cuda")
@@ -73,7 +72,8 @@ def extract_features(model: nn.Module, samples: Sequence[Sample],
     model.eval()
     features: np.ndarray | None = None
     try:
-        with tqdm(total=len(samples), desc=description, unit="img", disable=not progress) as bar:
+        with torch.inference_mode(), tqdm(total=len(samples), desc=description, unit="img",
+                                          disable=not progress) as bar:
             for views, _, index in loader:
                 images = views[:, 0].to(run_device, non_blocking=True)
                 batch_modality = modality[index].to(run_device)
