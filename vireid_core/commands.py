@@ -95,16 +95,19 @@ def load_model_for_evaluation(checkpoint: str | Path):
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: the exact protocol on a checkpoint; prints the table and writes JSON."""
-    from vireid_core.config import get_preset
+    from vireid_core.data import load_dataset
     from vireid_core.evaluation import evaluate
-    from vireid_core.workflow import prepare_dataset
 
     model, height, width = load_model_for_evaluation(args.checkpoint)
     name = args.dataset
-    config = get_preset("synthvi-cpu" if name == "synthvi" else ("sysu" if name not in ("regdb", "llcm")
-                                                                  else name))
-    config.data.dataset, config.data.root, config.data.trial = name, args.data_root, args.trial
-    dataset = prepare_dataset(config)
+    if name == "synthvi":
+        if not args.data_root:
+            raise ValueError("--dataset synthvi needs --data-root: the SynthVI folder the model was trained on "
+                             "(SYSU-MM01 layout, e.g. data_cache/synthvi-sysu-<hash>)")
+        name = "sysu"  # SynthVI is written in the official SYSU-MM01 layout
+    if not args.data_root:
+        raise ValueError(f"--data-root is required: the folder of the {name!r} dataset")
+    dataset = load_dataset(name, args.data_root, **({"trial": args.trial} if name == "regdb" else {}))
     if dataset.protocol == "sysu":
         kwargs: dict[str, Any] = {"mode": [args.mode] if args.mode else ["all", "indoor"], "shots": args.shots}
     else:
