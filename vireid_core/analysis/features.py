@@ -1,0 +1,119 @@
+"""Features for the notebooks: a seeded identity subset, extraction, 2-D embeddings, split prototypes
+and retrieval lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from vireid_core.data.records import Sample
+
+
+def identity_subset(samples: Sequence[Sample], n_ids: int, seed: int = 0, *,
+                    max_per_modality: int | None = None) -> np.ndarray:
+    """Row ids of ``samples`` belonging to ``n_ids`` identities drawn with ``seed`` (sorted int64 [M]).
+
+    With ``max_per_modality`` each chosen identity keeps at most that many images per modality (the
+    first ones in list order). All identities are kept when ``n_ids`` exceeds their number.
+    """
+    if n_ids < 1:
+        raise ValueError(f"n_ids must be >= 1, got {n_ids}")
+    pids = np.array([s.pid for s in samples])
+    mods = np.array([s.modality for s in samples])
+    unique = np.unique(pids)
+    chosen = np.sort(np.random.default_rng(seed).permutation(unique)[:n_ids])
+    rows = []
+    for pid in chosen:
+        for m in (0, 1):
+            members = np.flatnonzero((pids == pid) & (mods == m))
+            rows.append(members if max_per_modality is None else members[:max_per_modality])
+    return np.sort(np.concatenate(rows)).astype(np.int64)
+
+
+def labels_of(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(modality, pid, cam)`` int64 arrays [N] of ``samples``."""
+    return (np.array([s.modality for s in samples], dtype=np.int64),
+            np.array([s.pid for s in samples], dtype=np.int64),
+            np.array([s.cam for s in samples], dtype=np.int64))
+
+
+def clustering_features(model: torch.nn.Module, samples: Sequence[Sample], height: int, width: int, *,
+                        progress: bool = False) -> np.ndarray:
+    """What the engine clusters (method-spec §3.2): flip-averaged eval-mode features of ``samples``,
+    not re-normalised; float32 [N, D]."""
+    from vireid_core.data.transforms import cluster_transform
+    from vireid_core.evaluation import extract_features
+
+    model.eval()
+    return extract_features(model, list(samples), cluster_transform(height, width), renormalise=False,
+                            progress=progress)
+
+
+def umap_embedding(features: Any, *, seed: int = 0, n_neighbors: int = 15, n_epochs: int = 200,
+                   min_dist: float = 0.3, max_points: int = 4096) -> np.ndarray:
+    """A 2-D UMAP embedding (cosine metric) of ``features``: float32 [N, 2]; seeded, single-threaded.
+
+    Refuses more than ``max_points`` rows (numba compilation plus the fit must stay within a
+    notebook's time budget; subsample first).
+    """
+    import umap
+
+    feats = np.asarray(features, dtype=np.float32)
+    if len(feats) > max_points:
+        raise ValueError(f"umap_embedding got {len(feats)} points, more than max_points={max_points}; "
+                         "subsample (identity_subset) first")
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(feats) - 1), min_dist=min_dist,
+                        metric="cosine", random_state=seed, n_epochs=n_epochs, n_jobs=1)
+    return reducer.fit_transform(feats).astype(np.float32)
+
+
+def pca_2d(features: Any) -> np.ndarray:
+    """Project rows onto their first two principal components: float32 [N, 2] (deterministic sign)."""
+    feats = np.asarray(features, dtype=np.float64)
+    centred = feats - feats.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    axes = vt[:2] * np.sign(vt[:2, :1] + 1e-12)
+    return (centred @ axes.T).astype(np.float32)
+
+
+def split_prototypes(features: Any, labels: Any, modality: Any) -> dict[str, np.ndarray]:
+    """Split-and-contrast prototypes (method-spec §6.2): per cluster, the mean feature of its visible
+    and of its infrared members.
+
+    Returns ``{"prototypes": float32 [P, D] (unit rows), "cluster": int64 [P], "modality": int64 [P]}``
+    in cluster order, visible before infrared; outliers (−1) get none.
+    """
+    feats = np.asarray(features, dtype=np.float32)
+    labels, mods = np.asarray(labels), np.asarray(modality)
+    if not (len(feats) == len(labels) == len(mods)):
+        raise ValueError(f"features, labels and modality need equal lengths, got {len(feats)}, "
+                         f"{len(labels)}, {len(mods)}")
+    protos, clusters, modalities = [], [], []
+    for cluster in np.unique(labels[labels >= 0]):
+        for m in (0, 1):
+            members = (labels == cluster) & (mods == m)
+            if members.any():
+                mean = feats[members].mean(axis=0)
+                protos.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+                clusters.append(cluster)
+                modalities.append(m)
+    dim = feats.shape[1] if feats.ndim == 2 else 0
+    return {"prototypes": np.array(protos, dtype=np.float32).reshape(-1, dim),
+            "cluster": np.array(clusters, dtype=np.int64), "modality": np.array(modalities, dtype=np.int64)}
+
+
+def top_matches(query_features: Any, gallery_features: Any, query_pids: Any, gallery_pids: Any,
+                k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar gallery rows of every query (inner product, ties by lower index).
+
+    Returns ``(ranked ids int64 [Q, k], correct bool [Q, k])`` where correct marks a same-identity match.
+    """
+    q, g = np.asarray(query_features, np.float32), np.asarray(gallery_features, np.float32)
+    k = min(k, g.shape[0])
+    sims = q @ g.T
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    correct = np.asarray(gallery_pids)[order] == np.asarray(query_pids)[:, None]
+    return order.astype(np.int64), correct

@@ -1,0 +1,53 @@
+"""Plotting helpers shared by the CLI and the notebooks: one style (:func:`apply_style`), one way to
+save (:func:`save_figure`). Every function returns a matplotlib ``Figure`` and never calls ``plt.show``;
+each figure is titled by the question it answers."""
+
+from vireid_core.viz.base import (
+    MODALITY_COLOURS,
+    MODALITY_LABELS,
+    STAGE_COLOURS,
+    apply_style,
+    demo_figures,
+    plot_stage_results,
+    plot_training_curves,
+    save_figure,
+)
+from vireid_core.viz.clusters import (
+    plot_cluster_compositions,
+    plot_clustering_scores,
+    plot_distance_distributions,
+    plot_embedding,
+    plot_encoding_vectors,
+    plot_knn_composition,
+    plot_parameter_sweep,
+)
+from vireid_core.viz.evaluation import ablation_rows, plot_ablation, plot_cmc
+from vireid_core.viz.images import plot_modality_samples, plot_neighbour_strips, plot_retrieval_gallery
+from vireid_core.viz.training import LiveTrainingPlot, plot_live_training, plot_prototypes
+
+__all__ = [
+    "MODALITY_COLOURS",
+    "MODALITY_LABELS",
+    "STAGE_COLOURS",
+    "LiveTrainingPlot",
+    "ablation_rows",
+    "apply_style",
+    "demo_figures",
+    "plot_ablation",
+    "plot_cluster_compositions",
+    "plot_clustering_scores",
+    "plot_cmc",
+    "plot_distance_distributions",
+    "plot_embedding",
+    "plot_encoding_vectors",
+    "plot_knn_composition",
+    "plot_live_training",
+    "plot_modality_samples",
+    "plot_neighbour_strips",
+    "plot_parameter_sweep",
+    "plot_prototypes",
+    "plot_retrieval_gallery",
+    "plot_stage_results",
+    "plot_training_curves",
+    "save_figure",
+]

@@ -1,0 +1,208 @@
+"""Figures of distances, neighbourhoods, embeddings and clusterings (notebooks 01 and 02)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, plt, sns
+
+PAIR_PALETTE = {"same id, same modality": "#1b7837", "same id, cross modality": "#a6dba0",
+                "different id, same modality": "#762a83", "different id, cross modality": "#c2a5cf"}
+
+
+def plot_distance_distributions(table: dict[str, np.ndarray], title: str) -> plt.Figure:
+    """Density of pair distances by pair kind, one panel per measure.
+
+    ``table`` is :func:`vireid_core.analysis.distance_table` output (columns distance, pair, measure).
+    Returns the figure.
+    """
+    apply_style()
+    measures = list(dict.fromkeys(np.asarray(table["measure"]).tolist()))
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.6 * len(measures), 3.4), squeeze=False)
+    for ax, measure in zip(axes[0], measures, strict=True):
+        rows = np.asarray(table["measure"]) == measure
+        data = {"distance": np.asarray(table["distance"])[rows], "pair": np.asarray(table["pair"])[rows]}
+        sns.histplot(data=data, x="distance", hue="pair", ax=ax, element="step", stat="density",
+                     common_norm=False, bins=40, palette=PAIR_PALETTE, legend=ax is axes[0, -1])
+        ax.set_title(measure)
+    legend = axes[0, -1].get_legend()
+    if legend is not None:
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8, title=None)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_knn_composition(compositions: dict[str, dict[str, Any]],
+                         title: str = "How many of a sample's k nearest neighbours come from the other modality?"
+                         ) -> plt.Figure:
+    """Share of other-modality samples among the k nearest neighbours, against k.
+
+    ``compositions`` maps a model name to :func:`vireid_core.association.knn_modality_composition`
+    output; one panel per query modality, dotted lines at chance. Returns the figure.
+    """
+    apply_style()
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4), sharey=True)
+    styles = ["-", "--", "-.", ":"]
+    for ax, (m, name) in zip(axes, ((0, "visible"), (1, "infrared")), strict=True):
+        chance = None
+        for (label, comp), style in zip(compositions.items(), styles * 4, strict=False):
+            if name not in comp:
+                continue
+            ks = sorted(int(k) for k in comp[name])
+            ax.plot(ks, [comp[name][k] for k in ks], marker="o", linestyle=style, label=label,
+                    color=MODALITY_COLOURS[m])
+            chance = comp["chance"][name]
+        if chance is not None:
+            ax.axhline(chance, color="grey", linestyle=":", label="chance (random neighbours)")
+        ax.set_xlabel("k (nearest neighbours)")
+        ax.set_title(f"{name} queries")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("other-modality share")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_embedding(coords: np.ndarray, modality: np.ndarray, true_ids: np.ndarray, title: str) -> plt.Figure:
+    """A 2-D embedding twice: coloured by modality, and by identity (marker = modality).
+
+    Returns the figure.
+    """
+    apply_style()
+    coords, modality, true_ids = np.asarray(coords), np.asarray(modality), np.asarray(true_ids)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    for m in (0, 1):
+        rows = modality == m
+        axes[0].scatter(coords[rows, 0], coords[rows, 1], s=8, alpha=0.7, color=MODALITY_COLOURS[m],
+                        label=MODALITY_LABELS[m])
+    axes[0].legend(markerscale=2)
+    axes[0].set_title("coloured by modality")
+    _, codes = np.unique(true_ids, return_inverse=True)
+    palette = sns.color_palette("husl", int(codes.max()) + 1)
+    colours = np.array(palette)[codes]
+    for m, marker in ((0, "o"), (1, "^")):
+        rows = modality == m
+        axes[1].scatter(coords[rows, 0], coords[rows, 1], s=10, alpha=0.8, c=colours[rows], marker=marker,
+                        label=f"{MODALITY_LABELS[m]} ({marker})")
+    axes[1].legend(markerscale=2, fontsize=8)
+    axes[1].set_title("coloured by identity (marker = modality)")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cluster_compositions(labels_by_name: dict[str, np.ndarray], modality: np.ndarray, title: str,
+                              max_clusters: int = 40) -> plt.Figure:
+    """Per clustering, the largest clusters as stacked bars of visible and infrared members.
+
+    A cluster of one colour holds one modality only. Returns the figure.
+    """
+    apply_style()
+    modality = np.asarray(modality)
+    fig, axes = plt.subplots(len(labels_by_name), 1, figsize=(10, 2.3 * len(labels_by_name)), squeeze=False)
+    for ax, (name, labels) in zip(axes[:, 0], labels_by_name.items(), strict=True):
+        labels = np.asarray(labels)
+        ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
+        top = ids[np.argsort(-sizes, kind="stable")][:max_clusters]
+        vis = np.array([np.count_nonzero((labels == c) & (modality == 0)) for c in top])
+        ir = np.array([np.count_nonzero((labels == c) & (modality == 1)) for c in top])
+        x = np.arange(len(top))
+        ax.bar(x, vis, color=MODALITY_COLOURS[0], label="visible members")
+        ax.bar(x, ir, bottom=vis, color=MODALITY_COLOURS[1], label="infrared members")
+        mixed = int(np.count_nonzero((vis > 0) & (ir > 0)))
+        ax.set_title(f"{name}: {len(ids)} clusters, {mixed} of the {len(top)} largest hold both modalities, "
+                     f"{np.mean(labels < 0):.0%} outliers", fontsize=9)
+        ax.set_xticks([])
+        ax.set_ylabel("members")
+    axes[0, 0].legend(fontsize=8, loc="upper right")
+    axes[-1, 0].set_xlabel(f"clusters, largest first (at most {max_clusters})")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_clustering_scores(reports: dict[str, dict[str, Any]], title: str,
+                           keys: Sequence[str] = ("n_clusters", "ari", "mixed_cluster_fraction",
+                                                  "cross_modality_pair_precision", "outlier_rate")
+                           ) -> plt.Figure:
+    """Bar panels comparing clustering reports (:func:`vireid_core.association.clustering_report`)
+    side by side: one panel per key, one bar per clustering. Returns the figure."""
+    apply_style()
+    names = list(reports)
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.2))
+    colours = sns.color_palette("deep", len(names))
+    for ax, key in zip(np.atleast_1d(axes), keys, strict=True):
+        values = [reports[n].get(key) for n in names]
+        values = [np.nan if v is None else float(v) for v in values]
+        bars = ax.bar(range(len(names)), values, color=colours)
+        ax.bar_label(bars, fmt="%.2f" if key != "n_clusters" else "%.0f", fontsize=8)
+        ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
+        ax.set_title(key.replace("_", " "), fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, same_id: np.ndarray,
+                          top: int = 25,
+                          title: str = "Which samples carry the weight in the query's k-reciprocal encoding?"
+                          ) -> plt.Figure:
+    """The largest entries of one query's encoding vector V'[q] for each distance (bars by weight).
+
+    Bar colour = modality of that sample; hatched = a different person. Returns the figure.
+    """
+    apply_style()
+    modality, same_id = np.asarray(modality), np.asarray(same_id, dtype=bool)
+    fig, axes = plt.subplots(len(vectors), 1, figsize=(10, 2.4 * len(vectors)), squeeze=False)
+    for ax, (name, vec) in zip(axes[:, 0], vectors.items(), strict=True):
+        vec = np.asarray(vec, dtype=np.float64)
+        order = np.argsort(-vec, kind="stable")[:top]
+        order = order[vec[order] > 0]
+        for x, j in enumerate(order):
+            ax.bar(x, vec[j], color=MODALITY_COLOURS[int(modality[j])], hatch=None if same_id[j] else "//",
+                   edgecolor="white" if same_id[j] else "black", linewidth=0.5)
+        support = int(np.count_nonzero(vec > 0))
+        other = float(vec[modality != modality[order[0]]].sum()) if len(order) else 0.0
+        ax.set_title(f"{name}: {support} non-zero entries; weight on the other modality {other:.2f}, "
+                     f"on the same person {vec[same_id].sum():.2f}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_ylabel("weight")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=MODALITY_COLOURS[m]) for m in (0, 1)]
+    handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch="//"))
+    axes[0, 0].legend(handles, ["visible", "infrared", "different person"], fontsize=8, loc="upper right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_parameter_sweep(rows: Sequence[dict[str, Any]],
+                         title: str = "How do k1 and eps change the clusters of each distance?") -> plt.Figure:
+    """Static stand-in for the interactive panel: ARI and mixed-cluster share against eps, one line per
+    (distance, k1). ``rows`` hold keys kind, k1, eps, ari, mixed_cluster_fraction. Returns the figure."""
+    apply_style()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    k1s = sorted({r["k1"] for r in rows})
+    styles = dict(zip(k1s, ["-", "--", "-.", ":"] * 3, strict=False))
+    colours = dict(zip(kinds, sns.color_palette("deep", len(kinds)), strict=True))
+    for ax, key in zip(axes, ("ari", "mixed_cluster_fraction"), strict=True):
+        for kind in kinds:
+            for k1 in k1s:
+                sel = sorted((r for r in rows if r["kind"] == kind and r["k1"] == k1), key=lambda r: r["eps"])
+                ax.plot([r["eps"] for r in sel], [r[key] for r in sel], marker="o", linestyle=styles[k1],
+                        color=colours[kind], label=f"{kind}, k1={k1}")
+        ax.set_xlabel("eps")
+        ax.set_title(key.replace("_", " "))
+        ax.set_ylim(-0.02, 1.02)
+    axes[1].legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
