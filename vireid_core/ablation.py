@@ -32,8 +32,8 @@ def _final_numbers(result: dict[str, Any]) -> dict[str, float]:
     last_global = [r for r in result["history"] if r.get("clusters_global") is not None]
     if last_global:
         rec = last_global[-1]
-        for key in ("global_ari", "global_mixed_fraction", "global_cross_pair_precision",
-                    "global_cross_pair_recall"):
+        for key in ("global_ari", "global_mixed_fraction", "global_cross_modality_pair_precision",
+                    "global_cross_modality_pair_recall"):
             if rec.get(key) is not None:
                 out[key] = float(rec[key])
     return out
