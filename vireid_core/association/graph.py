@@ -16,6 +16,7 @@ import numpy as np
 
 from vireid_core.association.inputs import as_feature_matrix, as_modality_array
 from vireid_core.association.knn import KnnConfig, approximate_grouped_topk, exact_grouped_topk
+from vireid_core.association.partitioned_knn import partitioned_grouped_topk
 
 
 @dataclass
@@ -74,6 +75,8 @@ class NeighbourGraph:
             ks = [min(max_k1 // 2 + 1, n_vis), min(max_k1 // 2 + 1, n - n_vis)]
         if knn.method == "exact":
             found = exact_grouped_topk(internal, bounds, ks, metric=metric, block_size=knn.block_size)
+        elif knn.method == "ivf_blas":
+            found = partitioned_grouped_topk(internal, bounds, ks, metric=metric, config=knn)
         else:
             found = approximate_grouped_topk(internal, bounds, ks, metric=metric, config=knn)
         lists = []

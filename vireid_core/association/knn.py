@@ -5,7 +5,8 @@ Two back ends:
 * ``exact``: blocked float32 GEMM over the upper triangle of F Fᵀ (each block serves its rows and,
   transposed, the later rows, so the GEMM work is halved); a compiled (numba) running top-k per row
   with a lexicographic (score, index) insertion. Peak extra memory is one ``block_size x N`` block.
-* ``hnsw`` / ``ivf``: faiss approximate indexes for very large N (recall measured by
+* ``hnsw`` / ``ivf``: faiss approximate indexes; ``ivf_blas``: an IVF partition scanned with batched
+  GEMMs (:mod:`vireid_core.association.partitioned_knn`) — for very large N (recall measured by
   :func:`knn_recall`).
 
 Rankings are "smaller score is nearer": for ``metric="l2"`` the score is ``|f_j|² - 2<f_i, f_j>``
@@ -31,7 +32,9 @@ class KnnConfig:
     """How neighbours are searched.
 
     Attributes:
-        method: "exact" (blocked GEMM), "hnsw" (faiss IndexHNSWFlat) or "ivf" (faiss IndexIVFFlat).
+        method: "exact" (blocked GEMM), "hnsw" (faiss IndexHNSWFlat), "ivf" (faiss IndexIVFFlat) or
+            "ivf_blas" (faiss k-means cells scanned with batched GEMMs; the fastest approximate
+            option at D = 2048 on a few cores, see partitioned_knn).
         block_size: rows per GEMM block of the exact search.
         hnsw_m: HNSW graph degree.
         hnsw_ef_construction: HNSW build beam width.
@@ -51,8 +54,9 @@ class KnnConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.method not in ("exact", "hnsw", "ivf"):
-            raise ValueError(f"KnnConfig.method must be 'exact', 'hnsw' or 'ivf', got {self.method!r}")
+        if self.method not in ("exact", "hnsw", "ivf", "ivf_blas"):
+            raise ValueError("KnnConfig.method must be 'exact', 'hnsw', 'ivf' or 'ivf_blas', "
+                             f"got {self.method!r}")
         if self.block_size < 1:
             raise ValueError(f"KnnConfig.block_size must be >= 1, got {self.block_size}")
 
