@@ -117,3 +117,25 @@ def top_matches(query_features: Any, gallery_features: Any, query_pids: Any, gal
     order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
     correct = np.asarray(gallery_pids)[order] == np.asarray(query_pids)[:, None]
     return order.astype(np.int64), correct
+
+
+def prototype_pair_similarity(prototypes: dict[str, np.ndarray]) -> dict[int, float]:
+    """Cosine similarity of the visible and infrared prototype of every mixed cluster
+    (:func:`split_prototypes` output): ``{cluster: cos}`` — what the multi-positive loss raises."""
+    out = {}
+    protos, clusters, mods = prototypes["prototypes"], prototypes["cluster"], prototypes["modality"]
+    for cluster in np.unique(clusters):
+        vis = np.flatnonzero((clusters == cluster) & (mods == 0))
+        ir = np.flatnonzero((clusters == cluster) & (mods == 1))
+        if len(vis) and len(ir):
+            out[int(cluster)] = float(protos[vis[0]] @ protos[ir[0]])
+    return out
+
+
+def largest_mixed_clusters(labels: Any, modality: Any, count: int = 4) -> list[int]:
+    """The ``count`` largest clusters holding both modalities (ties by lower id), largest first."""
+    labels, mods = np.asarray(labels), np.asarray(modality)
+    ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
+    mixed = [(int(-s), int(c)) for c, s in zip(ids, sizes, strict=True)
+             if np.any((labels == c) & (mods == 0)) and np.any((labels == c) & (mods == 1))]
+    return [c for _, c in sorted(mixed)[:count]]

@@ -7,6 +7,7 @@ Ground-truth identities are read here for diagnostics only, as in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,3 +230,18 @@ class ClusterExplorer:
         """DBSCAN labels int64 [N] (−1 outliers) and their :func:`clustering_report`."""
         labels = cluster_dbscan(self.jaccard(kind, k1, k2), eps=eps, min_samples=min_samples)
         return labels, clustering_report(labels, self.modality, self.true_ids)
+
+    def sweep(self, k1_values: Sequence[int], eps_values: Sequence[float], k2: int,
+              min_samples: int = 4) -> list[dict[str, Any]]:
+        """Cluster both kinds at every (k1, eps); returns rows with kind, k1, k2, eps, n_clusters, ari
+        (NaN without true ids), mixed_cluster_fraction and outlier_rate."""
+        rows = []
+        for kind in ("plain", "modality-aware"):
+            for k1 in k1_values:
+                for eps in eps_values:
+                    _, report = self.cluster(kind, k1, min(k2, k1 // 2), eps, min_samples)
+                    rows.append({"kind": kind, "k1": int(k1), "k2": int(min(k2, k1 // 2)), "eps": float(eps),
+                                 "n_clusters": report["n_clusters"], "ari": report.get("ari", np.nan),
+                                 "mixed_cluster_fraction": report["mixed_cluster_fraction"],
+                                 "outlier_rate": report["outlier_rate"]})
+        return rows

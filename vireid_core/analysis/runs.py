@@ -158,3 +158,22 @@ def write_numbers(path: str | Path, numbers: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(_plain(numbers), indent=2, sort_keys=True) + "\n")
     return path
+
+
+def synthvi_regdb(config: RunConfig, cache_dir: str | Path = "data_cache", *, n_ids: int = 60, trial: int = 1,
+                  progress: bool = False) -> ReIDDataset:
+    """A SynthVI set in the RegDB layout (``n_ids`` persons, 10 visible + 10 thermal images each), drawn
+    with the SynthVI settings of ``config``, written once into ``cache_dir`` and loaded for ``trial``.
+
+    Returns a :class:`ReIDDataset` with protocol "regdb" (evaluated in both directions).
+    """
+    from vireid_core.data import load_dataset
+    from vireid_core.data.synthvi import write_dataset
+    from vireid_core.workflow import synthvi_config
+
+    if n_ids < 4:
+        raise ValueError(f"n_ids must be at least 4 (RegDB splits persons into train and test), got {n_ids}")
+    synth = synthvi_config(config).with_(regdb_n_ids=int(n_ids))
+    key = hashlib.sha256(json.dumps(synth.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+    root = write_dataset(Path(cache_dir) / f"synthvi-regdb-{key}", "regdb", synth, progress=progress)
+    return load_dataset("regdb", root, trial=trial)

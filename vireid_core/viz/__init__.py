@@ -24,6 +24,7 @@ from vireid_core.viz.clusters import (
 from vireid_core.viz.evaluation import ablation_rows, plot_ablation, plot_cmc
 from vireid_core.viz.images import plot_modality_samples, plot_neighbour_strips, plot_retrieval_gallery
 from vireid_core.viz.training import LiveTrainingPlot, plot_live_training, plot_prototypes
+from vireid_core.viz.widgets import cluster_explorer_panel
 
 __all__ = [
     "MODALITY_COLOURS",
@@ -32,6 +33,7 @@ __all__ = [
     "LiveTrainingPlot",
     "ablation_rows",
     "apply_style",
+    "cluster_explorer_panel",
     "demo_figures",
     "plot_ablation",
     "plot_cluster_compositions",
