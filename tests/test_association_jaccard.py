@@ -159,7 +159,7 @@ def test_exact_topk_matches_stable_sort() -> None:
         np.testing.assert_array_equal(ids, want[:, :12])
 
 
-@pytest.mark.parametrize("method", ["hnsw", "ivf"])
+@pytest.mark.parametrize("method", ["hnsw", "ivf", "ivf_blas"])
 def test_approximate_search_recall(method: str) -> None:
     feats, modality, _ = clustered_features(n=600, dim=32, seed=10)
     exact = NeighbourGraph.build(feats, modality, max_k1=20)

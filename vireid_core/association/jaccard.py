@@ -182,7 +182,8 @@ def jaccard_distance(features: Any, k1: int = 30, k2: int = 6, *, off_by_one: bo
         k2: query-expansion size (6; 1 disables the expansion).
         off_by_one: True reproduces the reference's ranking of k1 columns (self + k1 - 1
             neighbours, method-spec §14 #1); False uses k1 + 1 columns as the definition intends.
-        knn: neighbour search configuration (exact by default; "hnsw"/"ivf" for very large N).
+        knn: neighbour search configuration (exact by default; "ivf_blas", "hnsw" or "ivf" are
+            approximate options for very large N).
 
     Returns:
         scipy.sparse.csr_matrix [N, N] float32: stored entries are the pairs with distance < 1 plus
