@@ -1,0 +1,128 @@
+"""The four teaching notebooks: stored without outputs, parameterised, free of function definitions, and
+each one runs headless with papermill on the smallest parameters and writes the numbers it reports.
+
+The papermill runs share one SynthVI cache (so the smoke run is trained once, by notebook 01) and write
+their figures and ``*_numbers.json`` into a temporary folder. Each run is bounded by ``timeout`` and by
+papermill's ``--execution-timeout`` (a rare ipykernel stall after a finished cell must not hang CI).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = ["01_modality_bias", "02_distance_rectification", "03_training", "04_evaluation"]
+SMOKE = {"preset": "synthvi-smoke", "threads": 1, "progress": False}
+PARAMETERS = {
+    "01_modality_bias": {"n_ids": 8, "umap_epochs": 50},
+    "02_distance_rectification": {"n_ids": 8, "interactive": False},
+    "03_training": {"live_epochs_stage1": 1, "live_epochs_stage2": 1, "live_iters": 2, "eval_trials": 1},
+    "04_evaluation": {"trials": 2, "regdb_ids": 8, "gallery_queries": 2, "ablation_dir": "",
+                      "ablation_names": ["M2", "M6"]},
+}
+FIGURES = {
+    "01_modality_bias": ["01_modality_samples", "01_distance_distributions", "01_knn_composition", "01_umap_stage1",
+                         "01_plain_jaccard_clusters"],
+    "02_distance_rectification": ["02_neighbour_lists", "02_encoding_vectors", "02_distance_histograms",
+                                  "02_clustering_scores", "02_cluster_compositions", "02_parameter_sweep"],
+    "03_training": ["03_live_training", "03_split_prototypes", "03_full_run_curves", "03_full_run_stage_results"],
+    "04_evaluation": ["04_cmc", "04_retrieval_gallery", "04_ablation"],
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_stored_clean(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), f"{name} is stored with outputs"
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{name} needs exactly one cell tagged 'parameters'"
+    for key in ("preset", "cache_dir", "checkpoint", "figures_dir", "seed", "data_root"):
+        assert f"\n{key} = " in "\n" + tagged[0].source, f"{name}: parameter {key!r} missing"
+    for cell in code:
+        lines = cell.source.splitlines()
+        assert not any(line.lstrip().startswith(("def ", "class ")) for line in lines), \
+            f"{name}: logic belongs in vireid_core, not in notebook functions"
+    assert "try this" in nb.cells[-2].source.lower(), f"{name} must end with a 'Try this' block"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Run all four notebooks once (in order: 01 trains the shared smoke run the others reuse)."""
+    root = tmp_path_factory.mktemp("notebooks")
+    figures, cache = root / "figures", root / "cache"
+    outcomes = {}
+    for name in NAMES:
+        params = {**SMOKE, **PARAMETERS[name], "cache_dir": str(cache), "figures_dir": str(figures)}
+        command = ["timeout", "300", sys.executable, "-m", "papermill", str(NOTEBOOKS / f"{name}.ipynb"),
+                   str(root / f"{name}.ipynb"), "--cwd", str(NOTEBOOKS), "--execution-timeout", "240",
+                   "-k", "python3", "--no-progress-bar", "-y", json.dumps(params)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        outcomes[name] = done
+    return figures, outcomes
+
+
+def _numbers(executed, name):
+    figures, outcomes = executed
+    done = outcomes[name]
+    assert done.returncode == 0, f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    for figure in FIGURES[name]:
+        assert (figures / f"{figure}.png").is_file(), f"{name} did not save {figure}.png"
+    return json.loads((figures / f"{name}_numbers.json").read_text())
+
+
+@pytest.mark.slow
+def test_01_shows_the_modality_bias(executed):
+    numbers = _numbers(executed, "01_modality_bias")
+    for model in ("untrained", "pretrained", "after stage 1"):
+        share = numbers["knn_other_modality"][model]
+        for modality in ("visible", "infrared"):
+            assert share[modality] < numbers["knn_chance"][modality], (model, modality)
+    assert numbers["modality_gap"]["after stage 1"]["gap_same_id"] > 0
+    assert numbers["plain_jaccard"]["mixed_cluster_fraction"] <= 0.25
+    assert numbers["plain_jaccard"]["n_clusters"] > 0
+
+
+@pytest.mark.slow
+def test_02_modality_aware_jaccard_mixes_modalities(executed):
+    numbers = _numbers(executed, "02_distance_rectification")
+    clustering = numbers["clustering"]
+    plain = clustering["plain Jaccard"]["mixed_cluster_fraction"]
+    aware = clustering["modality-aware Jaccard"]["mixed_cluster_fraction"]
+    assert aware - plain >= 0.2, (plain, aware)
+    weights = numbers["encoding_other_modality_weight"]
+    assert weights["plain Jaccard"] < weights["modality-aware Jaccard"]
+    balanced = numbers["query_lists"]["balanced"]
+    assert balanced["other_modality"] == balanced["length"] // 2
+    assert {r["kind"] for r in numbers["sweep"]} == {"plain", "modality-aware"}
+
+
+@pytest.mark.slow
+def test_03_training_logged_both_stages(executed):
+    numbers = _numbers(executed, "03_training")
+    assert numbers["live"]["stages_logged"] == [1, 2]
+    assert numbers["live"]["iterations_logged"] == 2 * 2
+    assert numbers["full_run"]["stages_logged"] == [1, 2]
+    for metrics in numbers["live"]["evaluation"].values():
+        assert all(0.0 <= v <= 1.0 for v in metrics.values())
+    assert numbers["live"]["history"][-1]["global_mixed_fraction"] is not None
+
+
+@pytest.mark.slow
+def test_04_evaluation_metrics_are_fractions(executed):
+    numbers = _numbers(executed, "04_evaluation")
+    assert set(numbers["sysu"]) == {"all_single", "indoor_single", "all_multi", "indoor_multi"}
+    assert set(numbers["regdb"]) == {"visible_to_thermal", "thermal_to_visible"}
+    for group in ("sysu", "regdb"):
+        for setting, metrics in numbers[group].items():
+            for key in ("rank1", "rank10", "mAP", "mINP"):
+                assert metrics[key] is not None and 0.0 <= metrics[key] <= 1.0, (group, setting, key)
+    assert numbers["sysu"]["all_single"]["trials"] == 2
+    assert set(numbers["ablation"]["means"]) == {"M2", "M6"}
+    assert 0 <= numbers["gallery_top1_correct"] <= 2
