@@ -13,11 +13,13 @@ PAIR_PALETTE = {"same id, same modality": "#1b7837", "same id, cross modality": 
                 "different id, same modality": "#762a83", "different id, cross modality": "#c2a5cf"}
 
 
-def plot_distance_distributions(table: dict[str, np.ndarray], title: str) -> plt.Figure:
-    """Density of pair distances by pair kind, one panel per measure.
+def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log_density: bool = False
+                                ) -> plt.Figure:
+    """Density of pair distances by pair kind (outlined histograms), one panel per measure.
 
     ``table`` is :func:`vireid_core.analysis.distance_table` output (columns distance, pair, measure).
-    Returns the figure.
+    ``log_density`` draws the density on a log axis (Jaccard distances pile up at 1). Each panel's
+    title also gives the share of same-person cross-modality pairs at distance ≥ 0.999. Returns the figure.
     """
     apply_style()
     measures = list(dict.fromkeys(np.asarray(table["measure"]).tolist()))
@@ -25,9 +27,13 @@ def plot_distance_distributions(table: dict[str, np.ndarray], title: str) -> plt
     for ax, measure in zip(axes[0], measures, strict=True):
         rows = np.asarray(table["measure"]) == measure
         data = {"distance": np.asarray(table["distance"])[rows], "pair": np.asarray(table["pair"])[rows]}
-        sns.histplot(data=data, x="distance", hue="pair", ax=ax, element="step", stat="density",
-                     common_norm=False, bins=40, palette=PAIR_PALETTE, legend=ax is axes[0, -1])
-        ax.set_title(measure)
+        sns.histplot(data=data, x="distance", hue="pair", ax=ax, element="step", fill=False, stat="density",
+                     common_norm=False, bins=40, palette=PAIR_PALETTE, legend=ax is axes[0, -1], linewidth=1.6)
+        if log_density:
+            ax.set_yscale("log")
+        cross = data["pair"] == "same id, cross modality"
+        far = float(np.mean(data["distance"][cross] >= 0.999)) if cross.any() else float("nan")
+        ax.set_title(f"{measure}\n(same person across modalities at d ≥ 0.999: {far:.0%})", fontsize=9)
     legend = axes[0, -1].get_legend()
     if legend is not None:
         sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8, title=None)
@@ -153,11 +159,12 @@ def plot_clustering_scores(reports: dict[str, dict[str, Any]], title: str,
 
 def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, same_id: np.ndarray,
                           top: int = 25,
-                          title: str = "Which samples carry the weight in the query's k-reciprocal encoding?"
-                          ) -> plt.Figure:
+                          title: str = "Which samples carry the weight in the query's k-reciprocal encoding?",
+                          query_modality: int | None = None) -> plt.Figure:
     """The largest entries of one query's encoding vector V'[q] for each distance (bars by weight).
 
-    Bar colour = modality of that sample; hatched = a different person. Returns the figure.
+    Bar colour = modality of that sample; hatched = a different person. ``query_modality`` (default:
+    that of the largest entry) decides what "other modality" means in the titles. Returns the figure.
     """
     apply_style()
     modality, same_id = np.asarray(modality), np.asarray(same_id, dtype=bool)
@@ -170,7 +177,8 @@ def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, 
             ax.bar(x, vec[j], color=MODALITY_COLOURS[int(modality[j])], hatch=None if same_id[j] else "//",
                    edgecolor="white" if same_id[j] else "black", linewidth=0.5)
         support = int(np.count_nonzero(vec > 0))
-        other = float(vec[modality != modality[order[0]]].sum()) if len(order) else 0.0
+        own = query_modality if query_modality is not None else (modality[order[0]] if len(order) else 0)
+        other = float(vec[modality != own].sum())
         ax.set_title(f"{name}: {support} non-zero entries; weight on the other modality {other:.2f}, "
                      f"on the same person {vec[same_id].sum():.2f}", fontsize=9)
         ax.set_xticks([])
