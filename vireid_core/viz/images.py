@@ -43,7 +43,10 @@ def plot_modality_samples(samples: Sequence[Sample], pids: Sequence[int], per_mo
     fig, axes = plt.subplots(len(pids), cols, figsize=(1.1 * cols, 2.0 * len(pids)), squeeze=False)
     for r, pid in enumerate(pids):
         for m in (0, 1):
-            chosen = [s for s in samples if s.pid == pid and s.modality == m][:per_modality]
+            own = [s for s in samples if s.pid == pid and s.modality == m]
+            # alternate cameras (first image of every camera, then the second, ...)
+            position = {id(s): sum(t.cam == s.cam for t in own[:k]) for k, s in enumerate(own)}
+            chosen = sorted(own, key=lambda s: (position[id(s)], s.cam))[:per_modality]
             for c in range(per_modality):
                 ax = axes[r, m * per_modality + c]
                 if c < len(chosen):
