@@ -77,12 +77,16 @@ def gemm_only_seconds(feats: np.ndarray, block_size: int = 1024) -> float:
 
 
 def sparse_maj_and_dbscan(feats: np.ndarray, modality: np.ndarray, eps: float, knn: KnnConfig | None = None,
-                          keep: dict | None = None) -> tuple[np.ndarray, dict[str, float]]:
+                          keep: dict | None = None, store_below: float = 1.0
+                          ) -> tuple[np.ndarray, dict[str, float]]:
     times = {}
     t0 = time.perf_counter()
     graph = NeighbourGraph.build(feats, modality, max_k1=30, knn=knn)
     times["knn"] = time.perf_counter() - t0
-    dist = jaccard_from_graph(graph, 30, 6)
+    print(f"  [knn done in {times['knn']:.1f} s, peak RSS {peak_rss_gib():.2f} GiB]", flush=True)
+    dist = jaccard_from_graph(graph, 30, 6, store_below=store_below)
+    print(f"  [jaccard done, {dist.nnz / feats.shape[0]:.0f} entries/row, peak RSS {peak_rss_gib():.2f} GiB]",
+          flush=True)
     times["jaccard"] = time.perf_counter() - t0 - times["knn"]
     t1 = time.perf_counter()
     labels = cluster_dbscan(dist, eps)
@@ -144,9 +148,9 @@ def scale(eps: float, n_total: int, subsample: int, n_queries: int, noise: float
     base = peak_rss_gib()
     knn = KnnConfig(method="ivf_blas", ivf_nprobe=nprobe)
     kept: dict = {}
-    labels, times = sparse_maj_and_dbscan(feats, modality, eps, knn=knn, keep=kept)
+    labels, times = sparse_maj_and_dbscan(feats, modality, eps, knn=knn, keep=kept, store_below=0.95)
     print(f"== scale: {n_total:,} x 2048, noise {noise}, approximate kNN ivf_blas (nlist sqrt(n), "
-          f"nprobe {nprobe}) ==")
+          f"nprobe {nprobe}), pairs at distance >= 0.95 not stored ==")
     print(f"total {times['total']:.1f} s (knn {times['knn']:.1f} s, jaccard {times['jaccard']:.1f} s, "
           f"dbscan {times['dbscan']:.1f} s); peak RSS {peak_rss_gib():.2f} GiB (features {base:.2f} GiB); "
           f"{labels.max() + 1} clusters, ARI vs ids {adjusted_rand_score(ids, labels):.3f}")
@@ -169,8 +173,9 @@ def scale(eps: float, n_total: int, subsample: int, n_queries: int, noise: float
     print(f"recall@k1 on {n_queries} sampled queries (visible list, infrared list): "
           f"{recalls[0]:.4f}, {recalls[1]:.4f}")
     sub = np.sort(rng.choice(n_total, subsample, replace=False))
-    exact_labels, exact_times = sparse_maj_and_dbscan(feats[sub], modality[sub], eps)
-    approx_labels, approx_times = sparse_maj_and_dbscan(feats[sub], modality[sub], eps, knn=knn)
+    exact_labels, exact_times = sparse_maj_and_dbscan(feats[sub], modality[sub], eps, store_below=0.95)
+    approx_labels, approx_times = sparse_maj_and_dbscan(feats[sub], modality[sub], eps, knn=knn,
+                                                       store_below=0.95)
     print(f"subsample {subsample:,}: ARI(approximate, exact) = "
           f"{adjusted_rand_score(exact_labels, approx_labels):.4f} "
           f"(exact {exact_times['total']:.1f} s, approximate {approx_times['total']:.1f} s)")

@@ -195,3 +195,13 @@ def test_bad_parameters_raise() -> None:
         modality_aware_jaccard(feats, few, 10, 3)
     with pytest.raises(ValueError, match="has only 0 samples"):
         modality_aware_jaccard(feats, np.zeros(60, np.int64), 10, 3)
+
+
+def test_pairs_at_distance_one_are_not_stored_but_the_diagonal_is() -> None:
+    from vireid_core.association.minsum import minsum_jaccard
+
+    expanded = sp.csr_matrix(np.array([[1 - 1e-9, 1e-9, 0], [0, 1, 0], [0, 0, 1]], np.float32))
+    dist = minsum_jaccard(expanded)
+    np.testing.assert_array_equal(dist.indptr, [0, 1, 2, 3])
+    np.testing.assert_array_equal(dist.indices, [0, 1, 2])
+    np.testing.assert_allclose(dist.data, 0.0, atol=1e-6)

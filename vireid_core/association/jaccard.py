@@ -114,7 +114,7 @@ def expansion_average(lists: list[np.ndarray], n: int) -> sp.csr_matrix:
 
 
 def jaccard_from_lists(features: np.ndarray, ranking: np.ndarray, half_lists: np.ndarray,
-                       expansion_lists: list[np.ndarray] | None) -> sp.csr_matrix:
+                       expansion_lists: list[np.ndarray] | None, *, store_below: float = 1.0) -> sp.csr_matrix:
     """Jaccard distances from precomputed rankings (steps 2-6 of method-spec §5.1).
 
     Args:
@@ -123,6 +123,7 @@ def jaccard_from_lists(features: np.ndarray, ranking: np.ndarray, half_lists: np
         half_lists: int [N, H] lists for the half-sets H.
         expansion_lists: lists averaged by the query expansion (equal weight per list), or None to
             skip it.
+        store_below: see :func:`minsum_jaccard` (1.0 = exact contract).
 
     Returns:
         csr [N, N] float32 distances (see :func:`minsum_jaccard`).
@@ -133,16 +134,17 @@ def jaccard_from_lists(features: np.ndarray, ranking: np.ndarray, half_lists: np
     if expansion_lists is not None:
         encoding = (expansion_average(expansion_lists, n) @ encoding).tocsr()
         encoding.eliminate_zeros()
-    return minsum_jaccard(encoding)
+    return minsum_jaccard(encoding, store_below=store_below)
 
 
 def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_by_one: bool = True,
-                       balanced_halves: bool = False) -> sp.csr_matrix:
+                       balanced_halves: bool = False, store_below: float = 1.0) -> sp.csr_matrix:
     """Plain or modality-aware Jaccard (whichever the graph was built for) at this (k1, k2).
 
     ``balanced_halves`` (modality-aware only): the half-sets look at the first ceil(h/2) entries of
     the query's own modality list and floor(h/2) of the other (h = round(k1/2) + 1) instead of the
-    first h entries of the merged list.
+    first h entries of the merged list. ``store_below`` < 1 drops pairs at distance >= store_below
+    (they read as 1); DBSCAN with eps < store_below is unchanged — a memory bound for huge, hard inputs.
     """
     n = graph.features.shape[0]
     half_width = int(np.around(k1 / 2)) + 1
@@ -152,7 +154,8 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
         check_k_values(k1, k2, n)
         ranking = graph.plain_ranking(k1, off_by_one=off_by_one)
         expansion = None if k2 == 1 else [ranking[:, :k2]]
-        return jaccard_from_lists(graph.features, ranking, ranking[:, :half_width], expansion)
+        return jaccard_from_lists(graph.features, ranking, ranking[:, :half_width], expansion,
+                                  store_below=store_below)
     counts = {m: int(np.count_nonzero(graph.modality == m)) for m in (0, 1)}
     check_k_values(k1, k2, n, per_modality=counts)
     if not off_by_one and min(counts.values()) < k1 // 2 + 1:
@@ -169,7 +172,8 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
         half_lists = both[both >= 0].reshape(n, half_width)
     else:
         half_lists = ranking[:, :half_width]
-    return jaccard_from_lists(graph.features, ranking, half_lists, [visible[:, :k2], infrared[:, :k2]])
+    return jaccard_from_lists(graph.features, ranking, half_lists, [visible[:, :k2], infrared[:, :k2]],
+                              store_below=store_below)
 
 
 def jaccard_distance(features: Any, k1: int = 30, k2: int = 6, *, off_by_one: bool = True,

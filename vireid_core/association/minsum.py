@@ -67,17 +67,26 @@ def _fill_pairs(n, indptr, indices, data, t_indptr, t_indices, t_data, chunk_bou
                 out_data[start + t] = dist if dist > 0 else np.float32(0.0)
 
 
-def minsum_jaccard(expanded: sp.csr_matrix, *, n_chunks: int | None = None) -> sp.csr_matrix:
+def minsum_jaccard(expanded: sp.csr_matrix, *, store_below: float = 1.0, block_rows: int = 16384,
+                   n_chunks: int | None = None) -> sp.csr_matrix:
     """Jaccard distances from the query-expanded encoding V'.
 
     Args:
         expanded: V' as csr [N, N] float32 with non-negative entries (rows sum to ~1).
-        n_chunks: row chunks for the thread pool (default 8 per numba thread).
+        store_below: keep off-diagonal pairs with distance < store_below (1.0 = every pair < 1, the
+            exact contract). A smaller value (e.g. 0.95 for DBSCAN eps 0.6) treats farther pairs as
+            distance 1 and bounds memory on hard, large inputs; DBSCAN with eps < store_below is
+            unchanged.
+        block_rows: rows computed per pass (bounds the temporary buffers).
+        n_chunks: row chunks per pass for the thread pool (default 8 per numba thread).
 
     Returns:
-        csr [N, N] float32 with sorted indices; stores every pair with distance < 1 (float32) and
-        the whole diagonal; negative values are clamped to 0. Absent pairs mean distance 1.
+        csr [N, N] float32 with sorted indices; stores every off-diagonal pair with distance
+        < store_below (float32) and the whole diagonal; negative values are clamped to 0. Absent
+        pairs mean distance 1.
     """
+    if not 0 < store_below <= 1:
+        raise ValueError(f"store_below must be in (0, 1], got {store_below!r}")
     n = expanded.shape[0]
     csr = expanded.tocsr()
     csr.sort_indices()
@@ -87,24 +96,32 @@ def minsum_jaccard(expanded: sp.csr_matrix, *, n_chunks: int | None = None) -> s
     transposed.sort_indices()
     t_indptr, t_indices = transposed.indptr.astype(np.int64), transposed.indices.astype(np.int64)
     t_data = transposed.data.astype(np.float32)
-    n_chunks = n_chunks or max(1, min(n, 8 * numba.get_num_threads()))
-    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    n_chunks = n_chunks or max(1, 8 * numba.get_num_threads())
+    index_dtype = np.int32 if n < 2**31 else np.int64
+    kept_indices, kept_data, kept_counts = [], [], []
     counts = np.zeros(n, np.int64)
-    _count_pairs(n, indptr, indices, t_indptr, t_indices, bounds, counts)
+    local_indptr = np.zeros(n + 1, np.int64)
+    for lo in range(0, n, block_rows):
+        hi = min(lo + block_rows, n)
+        bounds = np.linspace(lo, hi, min(n_chunks, hi - lo) + 1).astype(np.int64)
+        _count_pairs(n, indptr, indices, t_indptr, t_indices, bounds, counts)
+        local_indptr[lo] = 0
+        np.cumsum(counts[lo:hi], out=local_indptr[lo + 1:hi + 1])
+        total = int(local_indptr[hi])
+        out_indices = np.empty(total, index_dtype)
+        out_data = np.empty(total, np.float32)
+        _fill_pairs(n, indptr, indices, data, t_indptr, t_indices, t_data, bounds,
+                    local_indptr, out_indices, out_data)
+        rows = np.repeat(np.arange(lo, hi, dtype=index_dtype), counts[lo:hi])
+        keep = (out_data < store_below) | (out_indices == rows)  # the diagonal stays stored
+        kept_indices.append(out_indices[keep])
+        kept_data.append(out_data[keep])
+        kept_counts.append(np.bincount(rows[keep] - lo, minlength=hi - lo))
+        del out_indices, out_data, rows, keep
     out_indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(counts, out=out_indptr[1:])
-    out_indices = np.empty(out_indptr[-1], np.int64)
-    out_data = np.empty(out_indptr[-1], np.float32)
-    _fill_pairs(n, indptr, indices, data, t_indptr, t_indices, t_data, bounds,
-                out_indptr, out_indices, out_data)
-    rows = np.repeat(np.arange(n), counts)
-    keep = (out_data < 1.0) | (rows == out_indices)
-    if not keep.all():
-        out_indices, out_data = out_indices[keep], out_data[keep]
-        out_indptr = np.zeros(n + 1, np.int64)
-        np.cumsum(np.bincount(rows[keep], minlength=n), out=out_indptr[1:])
-    index_dtype = np.int32 if out_indices.shape[0] < 2**31 and n < 2**31 else np.int64
-    result = sp.csr_matrix((out_data, out_indices.astype(index_dtype), out_indptr.astype(index_dtype)),
+    np.cumsum(np.concatenate(kept_counts), out=out_indptr[1:])
+    result = sp.csr_matrix((np.concatenate(kept_data), np.concatenate(kept_indices),
+                            out_indptr.astype(index_dtype if out_indptr[-1] < 2**31 else np.int64)),
                            shape=(n, n))
     result.has_sorted_indices = True
     return result
