@@ -205,3 +205,26 @@ def test_pairs_at_distance_one_are_not_stored_but_the_diagonal_is() -> None:
     np.testing.assert_array_equal(dist.indptr, [0, 1, 2, 3])
     np.testing.assert_array_equal(dist.indices, [0, 1, 2])
     np.testing.assert_allclose(dist.data, 0.0, atol=1e-6)
+
+
+def test_blocked_minsum_and_store_below() -> None:
+    from vireid_core.association.jaccard import jaccard_from_lists
+
+    feats, _, _ = clustered_features(seed=12)
+    graph = NeighbourGraph.build(feats, max_k1=20)
+    ranking = graph.plain_ranking(20)
+    full = jaccard_from_graph(graph, 20, 6)
+    blocked = jaccard_from_lists(feats, ranking, ranking[:, :11], [ranking[:, :6]])
+    assert (full != blocked).nnz == 0
+    from vireid_core.association.jaccard import encode, expansion_average, expansion_pattern
+    from vireid_core.association.minsum import minsum_jaccard
+
+    expanded = expansion_average([ranking[:, :6]], len(feats)) @ encode(feats, expansion_pattern(
+        ranking, ranking[:, :11], len(feats)))
+    assert (minsum_jaccard(expanded, block_rows=37) != full).nnz == 0
+    trimmed = jaccard_from_graph(graph, 20, 6, store_below=0.9)
+    dense_full = as_dense(full)
+    expected = np.where(dense_full < 0.9, dense_full, 1.0)
+    np.fill_diagonal(expected, np.diag(dense_full))  # the diagonal is always stored
+    np.testing.assert_array_equal(as_dense(trimmed), expected)
+    assert trimmed.nnz < full.nnz
