@@ -149,7 +149,7 @@ def scale(eps: float, n_total: int, subsample: int, n_queries: int, noise: float
     knn = KnnConfig(method="ivf_blas", ivf_nprobe=nprobe)
     kept: dict = {}
     labels, times = sparse_maj_and_dbscan(feats, modality, eps, knn=knn, keep=kept, store_below=0.95)
-    print(f"== scale: {n_total:,} x 2048, noise {noise}, approximate kNN ivf_blas (nlist sqrt(n), "
+    print(f"== scale: {n_total:,} x 2048, noise {noise}, approximate kNN ivf_blas (nlist 4*sqrt(n), "
           f"nprobe {nprobe}), pairs at distance >= 0.95 not stored ==")
     print(f"total {times['total']:.1f} s (knn {times['knn']:.1f} s, jaccard {times['jaccard']:.1f} s, "
           f"dbscan {times['dbscan']:.1f} s); peak RSS {peak_rss_gib():.2f} GiB (features {base:.2f} GiB); "
@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--subsample", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--scale-noise", type=float, default=2.0)
-    parser.add_argument("--nprobe", type=int, default=12)
+    parser.add_argument("--nprobe", type=int, default=16)
     args = parser.parse_args()
     if args.mode == "all":
         for mode in ("compare", "sysu", "scale"):
