@@ -228,3 +228,17 @@ def test_blocked_minsum_and_store_below() -> None:
     np.fill_diagonal(expected, np.diag(dense_full))  # the diagonal is always stored
     np.testing.assert_array_equal(as_dense(trimmed), expected)
     assert trimmed.nnz < full.nnz
+
+
+def test_ivf_blas_tiles_do_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vireid_core.association import partitioned_knn
+
+    feats, modality, _ = clustered_features(n=400, dim=24, seed=13)
+    config = KnnConfig(method="ivf_blas", ivf_nprobe=3)
+    whole = NeighbourGraph.build(feats, modality, max_k1=20, knn=config)
+    monkeypatch.setattr(partitioned_knn, "TILE_QUERIES", 7)
+    monkeypatch.setattr(partitioned_knn, "TILE_MEMBERS", 5)
+    tiled = NeighbourGraph.build(feats, modality, max_k1=20, knn=config)
+    for (w_scores, w_ids), (t_scores, t_ids) in zip(whole.lists, tiled.lists, strict=True):
+        np.testing.assert_array_equal(t_ids, w_ids)
+        np.testing.assert_allclose(t_scores, w_scores, atol=1e-6)  # BLAS summation order differs per tile shape
