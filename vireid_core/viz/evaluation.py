@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from vireid_core.viz.base import apply_style, plt, sns
 
@@ -18,6 +19,7 @@ def plot_cmc(curves: dict[str, Sequence[float]],
     for label, cmc in curves.items():
         cmc = 100 * np.asarray(cmc, dtype=float)
         ax.plot(np.arange(1, len(cmc) + 1), cmc, marker="o", markersize=3, label=f"{label} (R1 {cmc[0]:.1f})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("rank k")
     ax.set_ylabel("Rank-k accuracy (%)")
     ax.set_ylim(0, 100)
