@@ -11,6 +11,11 @@ the rows, probed by half of the queries, would otherwise need a queries x member
 of several GiB), so every cell is scanned in tiles of at most ``TILE_QUERIES`` gathered queries x
 ``TILE_MEMBERS`` members, into reused float32 buffers. Extra memory beyond the inputs: the k-means
 training sample (freed after training), the per-query probe lists [N, nprobe] and one tile.
+
+Measured (1 thread, machine shared, ``benchmarks/bench_association.py scale``): 200,000 x 2048
+re-ID-like features, nprobe 16: kNN 222 s, whole MAJ + DBSCAN 339 s, process peak RSS 3.98 GiB,
+recall@16 1.000 on 2,000 sampled queries. Recall depends on the data having neighbourhood structure:
+on isotropic-noise features (every neighbour a near-tie at cosine ~0.27) N = 50,000 gave 0.95/0.81.
 """
 
 from __future__ import annotations
