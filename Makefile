@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m vireid_core demo --out runs/demo
+	$(PY) -m vireid_core demo
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -91,7 +91,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the main job on SynthVI",
                        description="Generate SynthVI, train with the synthvi-cpu preset, evaluate, print "
                                    "a results table and write the figures.")
-    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--out", default=None,
+                   help="run folder (default: data_cache/runs/<preset>-<config hash>, the run the notebooks reuse)")
     p.add_argument("--preset", default="synthvi-cpu")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--figures", default="figures")

@@ -129,7 +129,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     config = _config_from_args(args.preset, args.set)
-    out = Path(args.out)
+    if args.out:
+        out = Path(args.out)
+    else:
+        from vireid_core.analysis.runs import run_dir_for
+
+        out = run_dir_for(config, "data_cache")  # the run the notebooks load (trained once, shared)
     resume = (out / "last.pt").is_file()
     if resume:
         print(f"{out} holds an earlier demo run; continuing it (delete the folder to start over)")
