@@ -28,5 +28,13 @@ lint: $(STAMP)
 benchmarks: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
+# Re-run every notebook headless with its default parameters (writes figures/ and *_numbers.json).
+notebooks: $(STAMP)
+	mkdir -p runs/notebooks
+	for nb in 01_modality_bias 02_distance_rectification 03_training 04_evaluation; do \
+	  timeout 1800 $(VENV)/bin/papermill notebooks/$$nb.ipynb runs/notebooks/$$nb.ipynb --cwd notebooks \
+	    --execution-timeout 1200 -k python3 || exit 1; \
+	done
+
 clean-venv:
 	rm -rf $(VENV)
