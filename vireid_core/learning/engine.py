@@ -145,7 +145,7 @@ class Engine:
         if dist.is_main():
             labels = associate(features, self.modality, self.config.cluster, stage=stage,
                                seed=epoch_seed(self.config.seed, stage, epoch, "subset"),
-                               true_ids=self._true_ids)
+                               true_ids=self._true_ids, progress=self.progress)
         return dist.broadcast_object(labels)
 
     # ------------------------------------------------------------------ one epoch

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from vireid_core.association import (
     cluster_dbscan,
@@ -59,7 +60,7 @@ def _intra_labels(features: np.ndarray, cfg: ClusterConfig, eps: float) -> np.nd
 
 
 def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *, stage: int, seed: int,
-              true_ids: np.ndarray | None = None) -> EpochLabels:
+              true_ids: np.ndarray | None = None, progress: bool = False) -> EpochLabels:
     """Cluster one epoch's features.
 
     Args:
@@ -69,6 +70,7 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
         stage: 1 (intra only) or 2 (intra + global).
         seed: seeds the visible subset split (method-spec §5.4).
         true_ids: int[N] ground-truth ids for diagnostics only, or None.
+        progress: show a tqdm bar over the clustering steps.
 
     Returns:
         :class:`EpochLabels` over the N rows.
@@ -87,9 +89,15 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
     else:
         vis_intra = vis_global = vis_rows
 
+    with_global = stage == 2 and cfg.global_association != "none"
+    bar = tqdm(total=3 if with_global else 2, desc="clustering", disable=not progress, leave=False)
     intra = np.full(n, -1, dtype=np.int64)
+    bar.set_postfix_str("infrared")
     intra[ir_rows] = _intra_labels(features[ir_rows], cfg, cfg.eps_intra_ir)
+    bar.update()
+    bar.set_postfix_str("visible subset")
     intra[vis_intra] = _intra_labels(features[vis_intra], cfg, cfg.eps_intra_vis)
+    bar.update()
     for name, rows in (("ir", ir_rows), ("vis", vis_intra)):
         labels = intra[rows]
         report[f"clusters_{name}"] = int(len(set(labels.tolist()) - {-1}))
@@ -101,7 +109,8 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
     report["seconds_intra"] = time.perf_counter() - started
 
     global_labels = None
-    if stage == 2 and cfg.global_association != "none":
+    if with_global:
+        bar.set_postfix_str(f"global ({cfg.global_association})")
         started = time.perf_counter()
         rows = np.concatenate([vis_global, ir_rows])
         sub_features, sub_modality = features[rows], modality[rows]
@@ -124,4 +133,6 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
             if rep.get(key) is not None:
                 report[f"global_{key}"] = float(rep[key])
         report["seconds_global"] = time.perf_counter() - started
+        bar.update()
+    bar.close()
     return EpochLabels(intra=intra, global_labels=global_labels, report=report)
