@@ -30,7 +30,7 @@ from vireid_core.association import (
 from vireid_core.config import get_preset
 from vireid_core.data.transforms import cluster_transform
 from vireid_core.evaluation import evaluate, extract_features
-from vireid_core.learning.engine import summarise_report
+from vireid_core.evaluation.report import mean_metrics
 from vireid_core.workflow import prepare_dataset, prepare_model
 
 
@@ -60,7 +60,7 @@ def measure(start: str, max_train: int) -> dict[str, float]:
     ids = np.array([s.pid for s in train])
     gap = modality_gap(feats, modality, ids)
     comp = knn_modality_composition(feats, modality, ks=(20,))
-    report = summarise_report(evaluate(model, dataset, mode="all", trials=range(3), height=config.data.height,
+    report = mean_metrics(evaluate(model, dataset, mode="all", trials=range(3), height=config.data.height,
                                        width=config.data.width, progress=False))["all"]
     k1, k2, eps = config.cluster.k1, config.cluster.k2, config.cluster.eps_global
     plain = clustering_report(cluster_dbscan(jaccard_distance(feats, k1, k2), eps), modality, ids)

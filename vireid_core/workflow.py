@@ -20,9 +20,11 @@ from vireid_core.config import RunConfig
 from vireid_core.data import load_dataset
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
+from vireid_core.evaluation.report import mean_metrics
 from vireid_core.learning.callbacks import Callback, MetricsJsonl
 from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint, save_checkpoint
-from vireid_core.learning.engine import Engine, build_configured_model, resolve_device, summarise_report
+from vireid_core.learning.engine import Engine
+from vireid_core.learning.setup import build_configured_model, resolve_device
 
 DEFAULT_CACHE = Path("data_cache")
 
@@ -149,7 +151,7 @@ def evaluate_modes(model: torch.nn.Module, dataset: ReIDDataset, config: RunConf
     kwargs: dict[str, Any] = {"mode": ["all", "indoor"]} if dataset.protocol == "sysu" else {}
     report = evaluate(model, dataset, trials=range(trials), height=config.data.height, width=config.data.width,
                       device=device, progress=progress, checkpoint_selection=selection, **kwargs)
-    return summarise_report(report)
+    return mean_metrics(report)
 
 
 def train_run(config: RunConfig, out_dir: str | Path | None, *, resume: bool = False,

@@ -14,7 +14,7 @@ from vireid_core.evaluation.protocols import (
     sysu_gallery,
     sysu_query,
 )
-from vireid_core.evaluation.report import EvaluationReport, SettingResult, merge_reports
+from vireid_core.evaluation.report import EvaluationReport, SettingResult, mean_metrics, merge_reports
 
 __all__ = [
     "LLCM_DIRECTIONS",
@@ -26,6 +26,7 @@ __all__ = [
     "evaluate",
     "evaluate_features",
     "extract_features",
+    "mean_metrics",
     "merge_reports",
     "plan_protocol",
     "rank_metrics",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,3 +151,16 @@ def merge_reports(reports: Sequence[EvaluationReport]) -> EvaluationReport:
                                       [q for p in parts for q in p.query_sizes]))
     return EvaluationReport(first.dataset, first.protocol, first.checkpoint_selection, settings,
                             {**first.info, "merged_reports": len(reports)})
+
+
+def mean_metrics(report: EvaluationReport) -> dict[str, dict[str, float]]:
+    """Setting key (e.g. ``"all"``, ``"indoor"``) → mean Rank-1/5/10/20, mAP, mINP (fractions)."""
+    out: dict[str, dict[str, float]] = {}
+    for setting in report.settings:
+        metrics = {f"rank{k}": setting.rank(k) for k in (1, 5, 10, 20)}
+        metrics.update(mAP=setting.mAP, mINP=setting.mINP)
+        clean = {key: float(value) for key, value in metrics.items() if value is not None}
+        if not all(math.isfinite(v) for v in clean.values()):
+            raise ValueError(f"evaluation of {setting.key!r} returned non-finite metrics: {clean}")
+        out[setting.key] = clean
+    return out

@@ -10,7 +10,6 @@ uninterrupted run on CPU.
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 import warnings
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import INFRARED, VISIBLE
 from vireid_core.data.transforms import cluster_transform, train_transform
 from vireid_core.evaluation import evaluate, extract_features
+from vireid_core.evaluation.report import mean_metrics
 from vireid_core.learning import distributed as dist
 from vireid_core.learning.callbacks import Callback
 from vireid_core.learning.checkpoints import load_checkpoint, save_checkpoint
@@ -33,32 +33,14 @@ from vireid_core.learning.loaders import Batch, BatchStream
 from vireid_core.learning.memories import HybridMemory, SplitPrototypeMemory
 from vireid_core.learning.pseudo_labels import EpochLabels, associate
 from vireid_core.learning.seeding import epoch_seed, seed_everything
-from vireid_core.model import build_model
+from vireid_core.learning.setup import build_configured_model, resolve_device
+
+__all__ = ["Engine", "TrainingDiverged", "build_configured_model", "mean_metrics", "resolve_device",
+           "summarise_report"]
 
 
 class TrainingDiverged(RuntimeError):
     """Raised when a loss becomes NaN or infinite: training stops with a clear message."""
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` → CUDA when available (this rank's GPU under torchrun), else CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", dist.local_rank())
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"config key 'device' is {name!r} but CUDA is not available here")
-    return device
-
-
-def build_configured_model(config: RunConfig) -> torch.nn.Module:
-    """The model ``config.model`` describes, initialised from ``config.seed``."""
-    m = config.model
-    options: dict[str, Any] = {"width": m.width_multiplier} if m.arch == "resnet18_small" else {}
-    if m.arch != "effnet_lite0":
-        options.update(last_stride=m.last_stride, nl_inter_channels=m.nl_inter_channels)
-    return build_model(m.arch, pretrained=m.pretrained, seed=config.seed, **options)
 
 
 class Engine:
@@ -319,7 +301,7 @@ class Engine:
                           height=self.config.data.height, width=self.config.data.width, device=self.device,
                           progress=self.progress, checkpoint_selection="current model",
                           num_workers=self._workers())
-        return next(iter(summarise_report(report).values()))
+        return next(iter(mean_metrics(report).values()))
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
@@ -402,14 +384,4 @@ class Engine:
         self.save()
 
 
-def summarise_report(report: Any) -> dict[str, dict[str, float]]:
-    """Setting key (e.g. ``"all"``, ``"indoor"``) → mean Rank-1/5/10/20, mAP, mINP (fractions)."""
-    out: dict[str, dict[str, float]] = {}
-    for setting in report.settings:
-        metrics = {f"rank{k}": setting.rank(k) for k in (1, 5, 10, 20)}
-        metrics.update(mAP=setting.mAP, mINP=setting.mINP)
-        clean = {key: float(value) for key, value in metrics.items() if value is not None}
-        if not all(math.isfinite(v) for v in clean.values()):
-            raise ValueError(f"evaluation of {setting.key!r} returned non-finite metrics: {clean}")
-        out[setting.key] = clean
-    return out
+summarise_report = mean_metrics  # the name earlier code and notebooks import from here
