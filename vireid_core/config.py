@@ -8,6 +8,7 @@ SynthVI; the paper's ablations M1–M6 are presets too (:data:`ABLATIONS`), neve
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -148,6 +149,11 @@ class RunConfig:
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"cannot read run config {path}: {err}") from err
         return cls.from_dict(data)
+
+
+def stable_digest(payload: Any) -> str:
+    """A 10-hex-digit SHA-256 of ``payload`` as sorted-key JSON: the cache key of data, weights and runs."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

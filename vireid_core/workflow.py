@@ -7,7 +7,6 @@ notebooks and ablation runs share one generation and one pretraining.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any
 
 import torch
 
-from vireid_core.config import RunConfig
+from vireid_core.config import RunConfig, stable_digest
 from vireid_core.data import load_dataset
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
@@ -27,10 +26,6 @@ from vireid_core.learning.engine import Engine
 from vireid_core.learning.setup import build_configured_model, resolve_device
 
 DEFAULT_CACHE = Path("data_cache")
-
-
-def _digest(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def synthvi_config(config: RunConfig):
@@ -48,7 +43,7 @@ def synthvi_root(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE) -> Pa
     """Where the SynthVI target set of ``config`` lives (``data.root`` if set, else in the cache)."""
     if config.data.root:
         return Path(config.data.root)
-    return Path(cache_dir) / f"synthvi-sysu-{_digest(synthvi_config(config).to_dict())}"
+    return Path(cache_dir) / f"synthvi-sysu-{stable_digest(synthvi_config(config).to_dict())}"
 
 
 def prepare_dataset(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
@@ -104,13 +99,14 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     from vireid_core.learning.pretrain import pretrain_on_source
 
     source_cfg = synthvi_config(config)
-    key = _digest({"model": config.to_dict()["model"], "pretrain": config.to_dict()["pretrain"],
+    settings = config.to_dict()
+    key = stable_digest({"model": settings["model"], "pretrain": settings["pretrain"],
                    "source": source_cfg.to_dict(), "seed": config.seed})
     cached = Path(cache_dir) / f"pretrained-{key}.pt"
     if cached.is_file():
         model.load_state_dict(load_checkpoint(cached)["model"])
         return model
-    source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{_digest(source_cfg.to_dict())}",
+    source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{stable_digest(source_cfg.to_dict())}",
                                    source_cfg, progress=progress)
     samples = source_samples(source_root)
     p = config.pretrain

@@ -7,7 +7,6 @@ and afterwards only loads its checkpoints and ``results.json``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -18,14 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from vireid_core.config import RunConfig, get_preset, set_value
+from vireid_core.config import RunConfig, get_preset, set_value, stable_digest
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.learning.checkpoints import atomic_write_text, model_state_from_checkpoint
 
 
 def config_digest(config: RunConfig) -> str:
     """A 10-hex-digit hash of everything in ``config`` (the cache key of a run)."""
-    return hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+    return stable_digest(config.to_dict())
 
 
 def run_dir_for(config: RunConfig, cache_dir: str | Path) -> Path:
@@ -174,6 +173,6 @@ def synthvi_regdb(config: RunConfig, cache_dir: str | Path = "data_cache", *, n_
     if n_ids < 4:
         raise ValueError(f"n_ids must be at least 4 (RegDB splits persons into train and test), got {n_ids}")
     synth = synthvi_config(config).with_(regdb_n_ids=int(n_ids))
-    key = hashlib.sha256(json.dumps(synth.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+    key = stable_digest(synth.to_dict())
     root = write_dataset(Path(cache_dir) / f"synthvi-regdb-{key}", "regdb", synth, progress=progress)
     return load_dataset("regdb", root, trial=trial)
