@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,32 +74,48 @@ def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def run_ablation(preset: str, names: list[str], seeds: int, out: Path, *,
-                 overrides: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Train every ablation config for ``seeds`` seeds (1..seeds) into ``out/<name>/seed<k>``.
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``3`` → ``[1, 2, 3]``; a sequence of seeds is returned sorted and de-duplicated.
 
-    Finished runs (with ``results.json``) are reused, so an interrupted ablation resumes. Returns
-    ``{"table": markdown, "aggregate": …, "runs": …}`` and writes ``out/ablation.json``.
+    Raises ``ValueError`` for a count below 1, an empty list or a negative seed.
+    """
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {seeds}")
+        return list(range(1, seeds + 1))
+    chosen = sorted(set(int(s) for s in seeds))
+    if not chosen or chosen[0] < 0:
+        raise ValueError(f"--seeds needs non-negative seeds, got {list(seeds)!r}")
+    return chosen
+
+
+def run_ablation(preset: str, names: list[str], seeds: int | Sequence[int], out: Path, *,
+                 overrides: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Train every ablation config for each seed (``seeds`` = a count n meaning 1..n, or a list)
+    into ``out/<name>/seed<k>``.
+
+    Seed-major: all configs of one seed are trained before the next seed starts, so a partial
+    ablation holds complete seeds. Finished runs (with ``results.json``) are reused, so an
+    interrupted ablation resumes, and two processes given disjoint seed lists can share ``out``.
+    Returns ``{"table": markdown, "aggregate": …, "runs": …}`` and writes ``out/ablation.json``
+    over the requested seeds.
     """
     from vireid_core.workflow import train_run
 
     for name in names:
         if name not in ABLATIONS:
             raise ValueError(f"unknown ablation config {name!r}; choose from {', '.join(ABLATIONS)}")
-    if seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {seeds}")
-    per_seed: dict[str, list[dict[str, float]]] = {}
-    for name in names:
-        per_seed[name] = []
-        for seed in range(1, seeds + 1):
+    chosen = seed_list(seeds)
+    for seed in chosen:
+        for name in names:
             run_dir = out / name / f"seed{seed}"
-            results = run_dir / "results.json"
-            if not results.is_file():
+            if not (run_dir / "results.json").is_file():
                 config = get_preset(f"{preset}:{name}", {**(overrides or {}), "seed": seed})
                 train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), progress=progress)
-            per_seed[name].append(_final_numbers(json.loads(results.read_text())))
+    per_seed = {name: [_final_numbers(json.loads((out / name / f"seed{seed}" / "results.json").read_text()))
+                       for seed in chosen] for name in names}
     table = aggregate(per_seed)
-    summary = {"preset": preset, "seeds": seeds, "aggregate": table, "runs": per_seed,
+    summary = {"preset": preset, "seeds": chosen, "aggregate": table, "runs": per_seed,
                "table": format_table(table)}
     atomic_write_text(out / "ablation.json", json.dumps(summary, indent=2) + "\n")
     return summary

@@ -99,12 +99,24 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _seeds_argument(text: str) -> int | list[int]:
+    """``--seeds``: ``3`` → 3 (seeds 1..3); ``2,3`` → [2, 3]."""
+    try:
+        if "," in text:
+            return [int(part) for part in text.split(",") if part.strip()]
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count like 3 or a list like 2,3, got {text!r}") from None
+
+
 def _add_ablation(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ablation", help="M1-M6 over seeds",
                        description="Run the paper's ablation M1-M6 on a preset over several seeds and "
                                    "write a results JSON and table.")
     p.add_argument("--preset", default="synthvi-cpu")
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=_seeds_argument, default=3, metavar="N|S1,S2,...",
+                   help="a count N (seeds 1..N, default 3) or a comma list of seeds, e.g. 2,3 to train "
+                        "them in a second process sharing --out")
     p.add_argument("--configs", default="M1,M2,M3,M4,M5,M6")
     p.add_argument("--out", required=True)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

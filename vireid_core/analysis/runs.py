@@ -110,7 +110,7 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = "data_cache",
     return CachedRun(config, dataset, model, result, run_dir, trained_now)
 
 
-def cached_ablation(preset: str, names: Sequence[str], out: str | Path, *, seeds: int = 1,
+def cached_ablation(preset: str, names: Sequence[str], out: str | Path, *, seeds: int | Sequence[int] = 1,
                     cache_dir: str | Path = "data_cache", overrides: dict[str, Any] | None = None,
                     final_trials: int = 10, progress: bool = False) -> dict[str, Any]:
     """The M1–M6 ablation (:func:`vireid_core.ablation.run_ablation`) with SynthVI and pretrained
@@ -120,12 +120,12 @@ def cached_ablation(preset: str, names: Sequence[str], out: str | Path, *, seeds
     ``out/<name>/seed<k>`` run with ``cache_dir`` (and ``final_trials``), then lets ``run_ablation``
     aggregate them. Returns its summary (``table``, ``aggregate``, ``runs``).
     """
-    from vireid_core.ablation import run_ablation
+    from vireid_core.ablation import run_ablation, seed_list
     from vireid_core.workflow import train_run
 
     out = Path(out)
-    for name in names:
-        for seed in range(1, seeds + 1):
+    for seed in seed_list(seeds):
+        for name in names:
             run_dir = out / name / f"seed{seed}"
             if not (run_dir / "results.json").is_file():
                 config = get_preset(f"{preset}:{name}", {**(overrides or {}), "seed": seed})
