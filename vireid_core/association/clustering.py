@@ -41,7 +41,15 @@ def cluster_dbscan(dist: sp.spmatrix | np.ndarray, eps: float, min_samples: int 
         # every absent pair (distance 1) is within eps; stored pairs are all < 1 except perhaps a
         # degenerate diagonal: all points are mutual neighbours
         return np.zeros(n, np.int64) if n >= min_samples else np.full(n, -1, np.int64)
-    graph = sp.csr_matrix(dist, dtype=np.float32, copy=True)
+    # Only pairs within eps matter (absent or farther pairs are not neighbours either way); handing
+    # scikit-learn the filtered graph saves its per-row sort of every stored pair (~5x fewer here).
+    csr = sp.csr_matrix(dist)
+    data = csr.data.astype(np.float32, copy=False)
+    within = data <= np.float32(eps32)
+    rows = np.repeat(np.arange(n), np.diff(csr.indptr))
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(rows[within], minlength=n), out=indptr[1:])
+    graph = sp.csr_matrix((data[within], csr.indices[within], indptr), shape=(n, n))  # keeps stored zeros
     graph.sort_indices()
     labels = DBSCAN(eps=eps32, min_samples=min_samples, metric="precomputed").fit_predict(graph)
     return labels.astype(np.int64)
