@@ -17,6 +17,7 @@ import numpy as np
 from vireid_core.association.inputs import as_feature_matrix, as_modality_array
 from vireid_core.association.knn import KnnConfig, approximate_grouped_topk, exact_grouped_topk
 from vireid_core.association.partitioned_knn import partitioned_grouped_topk
+from vireid_core.association.screened_knn import cpu_has_bf16_matrix_units, screened_grouped_topk
 
 
 @dataclass
@@ -73,7 +74,12 @@ class NeighbourGraph:
                                  f"{'infrared' if n_vis == 0 else 'visible'} ones")
             bounds, metric = [0, n_vis, n], "ip"
             ks = [min(max_k1 // 2 + 1, n_vis), min(max_k1 // 2 + 1, n - n_vis)]
-        if knn.method == "exact":
+        screen = knn.screen == "bf16" or (knn.screen == "auto" and n >= knn.screen_min_rows
+                                           and cpu_has_bf16_matrix_units())
+        if knn.method == "exact" and screen:
+            found = screened_grouped_topk(internal, bounds, ks, metric=metric, block_size=knn.block_size,
+                                          margin=knn.screen_margin)
+        elif knn.method == "exact":
             found = exact_grouped_topk(internal, bounds, ks, metric=metric, block_size=knn.block_size)
         elif knn.method == "ivf_blas":
             found = partitioned_grouped_topk(internal, bounds, ks, metric=metric, config=knn)

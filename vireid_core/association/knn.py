@@ -42,6 +42,13 @@ class KnnConfig:
         ivf_nlist: IVF cell count; None means 4·sqrt(group size).
         ivf_nprobe: IVF cells visited per query.
         seed: seed of the IVF k-means training.
+        screen: exact search only. "bf16" screens candidates with a bfloat16 GEMM and certifies them
+            in float32 (:mod:`vireid_core.association.screened_knn`; same neighbours, up to float32
+            rounding of near-ties); "off" is the plain float32 GEMM; "auto" (default) uses "bf16"
+            when the CPU has bfloat16 matrix instructions (AVX512-BF16 / AMX) and N >= screen_min_rows
+            — a hardware check, not a timing, so the choice is the same on every run of a machine.
+        screen_margin: extra candidates per row and modality kept by the screen.
+        screen_min_rows: smallest N for which "auto" screens (below it the GEMM is short anyway).
     """
 
     method: str = "exact"
@@ -52,11 +59,18 @@ class KnnConfig:
     ivf_nlist: int | None = None
     ivf_nprobe: int = 24
     seed: int = 0
+    screen: str = "auto"
+    screen_margin: int = 16
+    screen_min_rows: int = 8192
 
     def __post_init__(self) -> None:
         if self.method not in ("exact", "hnsw", "ivf", "ivf_blas"):
             raise ValueError("KnnConfig.method must be 'exact', 'hnsw', 'ivf' or 'ivf_blas', "
                              f"got {self.method!r}")
+        if self.screen not in ("auto", "bf16", "off"):
+            raise ValueError(f"KnnConfig.screen must be 'auto', 'bf16' or 'off', got {self.screen!r}")
+        if self.screen_margin < 1:
+            raise ValueError(f"KnnConfig.screen_margin must be >= 1, got {self.screen_margin}")
         if self.block_size < 1:
             raise ValueError(f"KnnConfig.block_size must be >= 1, got {self.block_size}")
 
