@@ -28,13 +28,16 @@ def test_seed_list_accepts_counts_and_lists() -> None:
         seed_list([-1])
 
 
-def test_finished_runs_are_reused_and_only_chosen_seeds_aggregated(tmp_path) -> None:
+def test_finished_runs_are_reused_and_only_chosen_seeds_aggregated(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("vireid_core.ablation.training_set_ceiling", lambda *a, **k: 0.7)
     for seed, rank1 in ((1, 0.10), (2, 0.20), (3, 0.90)):
         finished_run(tmp_path / "M1" / f"seed{seed}", rank1)
     summary = run_ablation("synthvi-smoke", ["M1"], [1, 2], tmp_path, progress=False)
     assert summary["seeds"] == [1, 2]
     rank1 = summary["aggregate"]["M1"]["all_rank1"]
     assert rank1["mean"] == pytest.approx(15.0) and rank1["n"] == 2
+    assert rank1["std"] == pytest.approx(7.0710678)  # sample std over the two seeds
+    assert summary["training_set_single_modality_ceiling_ari"] == 0.7
     assert json.loads((tmp_path / "ablation.json").read_text())["seeds"] == [1, 2]
 
 

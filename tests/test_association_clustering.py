@@ -21,6 +21,7 @@ from vireid_core.association import (  # noqa: E402
     knn_modality_composition,
     modality_aware_jaccard,
     modality_gap,
+    single_modality_ceiling_ari,
     split_subsets,
 )
 
@@ -120,6 +121,17 @@ def test_clustering_report_hand_made() -> None:
     noise = clustering_report(np.array([-1, -1, 0, 0]), np.array([0, 1, 0, 1]), np.array([3, 3, 4, 4]))
     assert noise["ari"] < 1.0  # outliers count as singletons, so the split pair 0-1 costs ARI
     assert "ari" not in clustering_report(labels, modality)
+
+
+def test_single_modality_ceiling_is_the_ari_of_the_perfect_modality_split() -> None:
+    truth = np.array([1, 1, 1, 1, 2, 2, 2, 2])
+    modality = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    split = np.array([0, 0, 1, 1, 2, 2, 3, 3])  # each identity split by modality, no outliers
+    ceiling = single_modality_ceiling_ari(truth, modality)
+    assert ceiling == pytest.approx(clustering_report(split, modality, truth)["ari"])
+    assert ceiling < 1.0
+    assert clustering_report(split, modality, truth)["single_modality_ceiling_ari"] == pytest.approx(ceiling)
+    assert single_modality_ceiling_ari(truth, np.zeros(8, int)) == pytest.approx(1.0)  # one modality: no cost
 
 
 def test_knn_modality_composition_hand_made() -> None:

@@ -34,22 +34,23 @@ def _final_numbers(result: dict[str, Any]) -> dict[str, float]:
     if last_global:
         rec = last_global[-1]
         for key in ("global_ari", "global_mixed_fraction", "global_cross_modality_pair_precision",
-                    "global_cross_modality_pair_recall"):
+                    "global_cross_modality_pair_recall", "global_single_modality_ceiling_ari"):
             if rec.get(key) is not None:
                 out[key] = float(rec[key])
     return out
 
 
 def aggregate(per_seed: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
-    """name → metric → {mean, std, n} over seeds."""
+    """name → metric → {mean, std (sample, ddof 1), n} over seeds."""
     table: dict[str, dict[str, dict[str, float]]] = {}
     for name, runs in per_seed.items():
         keys = sorted({k for run in runs for k in run})
         table[name] = {}
         for key in keys:
             values = np.array([run[key] for run in runs if key in run], dtype=float)
-            table[name][key] = {"mean": float(values.mean()), "std": float(values.std(ddof=0)),
-                                "n": int(len(values))}
+            # sample standard deviation over seeds (0 for a single seed)
+            std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            table[name][key] = {"mean": float(values.mean()), "std": std, "n": int(len(values))}
     return table
 
 
@@ -57,7 +58,9 @@ def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
     """Markdown table: all/indoor R1, mAP, mINP (mean ± std) and global clustering figures."""
     cols = [("all_rank1", "all R1"), ("all_mAP", "all mAP"), ("all_mINP", "all mINP"),
             ("indoor_rank1", "indoor R1"), ("indoor_mAP", "indoor mAP"),
-            ("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters")]
+            ("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters"),
+            ("global_cross_modality_pair_precision", "cross-pair P"),
+            ("global_cross_modality_pair_recall", "cross-pair R")]
     lines = ["| config | " + " | ".join(c[1] for c in cols) + " |",
              "|---|" + "---:|" * len(cols)]
     for name, metrics in table.items():
@@ -72,6 +75,24 @@ def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
                 cells.append(f"{m['mean']:.1f} ± {m['std']:.1f}")
         lines.append(f"| {name} {DESCRIPTIONS.get(name, '')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def training_set_ceiling(preset: str, overrides: dict[str, Any] | None = None, *,
+                         cache_dir: str | Path = "data_cache") -> float:
+    """ARI of the perfect single-modality clustering of the preset's whole training set (each
+    identity split by modality; :func:`vireid_core.association.single_modality_ceiling_ari`).
+
+    Global ARIs above it mean visible and infrared images of the same people are being merged.
+    SynthVI is generated first if missing; NaN if a real dataset's root is not available.
+    """
+    from vireid_core.association import single_modality_ceiling_ari
+    from vireid_core.workflow import prepare_dataset
+
+    try:
+        dataset = prepare_dataset(get_preset(preset, overrides), cache_dir, progress=False)
+    except (FileNotFoundError, ValueError):
+        return float("nan")
+    return single_modality_ceiling_ari([s.pid for s in dataset.train], [s.modality for s in dataset.train])
 
 
 def seed_list(seeds: int | Sequence[int]) -> list[int]:
@@ -90,7 +111,8 @@ def seed_list(seeds: int | Sequence[int]) -> list[int]:
 
 
 def run_ablation(preset: str, names: list[str], seeds: int | Sequence[int], out: Path, *,
-                 overrides: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
+                 overrides: dict[str, Any] | None = None, progress: bool = True,
+                 cache_dir: str | Path = "data_cache") -> dict[str, Any]:
     """Train every ablation config for each seed (``seeds`` = a count n meaning 1..n, or a list)
     into ``out/<name>/seed<k>``.
 
@@ -111,11 +133,13 @@ def run_ablation(preset: str, names: list[str], seeds: int | Sequence[int], out:
             run_dir = out / name / f"seed{seed}"
             if not (run_dir / "results.json").is_file():
                 config = get_preset(f"{preset}:{name}", {**(overrides or {}), "seed": seed})
-                train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), progress=progress)
+                train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), cache_dir=cache_dir,
+                          progress=progress)
     per_seed = {name: [_final_numbers(json.loads((out / name / f"seed{seed}" / "results.json").read_text()))
                        for seed in chosen] for name in names}
     table = aggregate(per_seed)
     summary = {"preset": preset, "seeds": chosen, "aggregate": table, "runs": per_seed,
-               "table": format_table(table)}
+               "table": format_table(table),
+               "training_set_single_modality_ceiling_ari": training_set_ceiling(preset, overrides, cache_dir=cache_dir)}
     atomic_write_text(out / "ablation.json", json.dumps(summary, indent=2) + "\n")
     return summary

@@ -131,7 +131,8 @@ def cached_ablation(preset: str, names: Sequence[str], out: str | Path, *, seeds
                 config = get_preset(f"{preset}:{name}", {**(overrides or {}), "seed": seed})
                 train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), cache_dir=cache_dir,
                           progress=progress, final_trials=final_trials)
-    return run_ablation(preset, list(names), seeds, out, overrides=overrides, progress=progress)
+    return run_ablation(preset, list(names), seeds, out, overrides=overrides, progress=progress,
+                        cache_dir=cache_dir)
 
 
 def _plain(value: Any) -> Any:

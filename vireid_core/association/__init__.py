@@ -2,7 +2,12 @@
 exact), DBSCAN, subset splits and diagnostics (method-spec §5). Numpy in, numpy/scipy out."""
 
 from vireid_core.association.clustering import cluster_dbscan, cluster_subset, split_subsets
-from vireid_core.association.diagnostics import clustering_report, knn_modality_composition, modality_gap
+from vireid_core.association.diagnostics import (
+    clustering_report,
+    knn_modality_composition,
+    modality_gap,
+    single_modality_ceiling_ari,
+)
 from vireid_core.association.graph import NeighbourGraph
 from vireid_core.association.jaccard import jaccard_distance, jaccard_from_graph, modality_aware_jaccard
 from vireid_core.association.knn import KnnConfig, knn_recall
@@ -19,5 +24,6 @@ __all__ = [
     "knn_recall",
     "modality_aware_jaccard",
     "modality_gap",
+    "single_modality_ceiling_ari",
     "split_subsets",
 ]

@@ -22,6 +22,21 @@ def _labels_with_singleton_noise(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def single_modality_ceiling_ari(true_ids: Any, modality: Any) -> float:
+    """ARI against ``true_ids`` of the perfect *single-modality* clustering: every identity split into
+    one visible and one infrared cluster, no outliers.
+
+    A clustering that never merges the modalities cannot score above it; a global clustering above it
+    must be joining visible and infrared images of the same people. Returns NaN for empty input.
+    """
+    truth = np.asarray(true_ids).astype(np.int64)
+    mods = as_modality_array(modality, truth.shape[0])
+    if truth.size == 0:
+        return float("nan")
+    split = np.unique(np.stack([truth, mods], axis=1), axis=0, return_inverse=True)[1].ravel()
+    return float(adjusted_rand_score(truth, split))
+
+
 def clustering_report(labels: Any, modality: Any, true_ids: Any = None) -> dict[str, Any]:
     """Summary of a clustering.
 
@@ -34,6 +49,7 @@ def clustering_report(labels: Any, modality: Any, true_ids: Any = None) -> dict[
         dict with n_samples, n_clusters, outlier_rate, mixed_cluster_fraction (clusters holding
         both modalities / clusters), size_histogram ({cluster size: number of clusters}); with
         true_ids also ari and nmi (scikit-learn; every outlier counted as its own singleton cluster),
+        single_modality_ceiling_ari (:func:`single_modality_ceiling_ari` on these rows),
         pair_precision / pair_recall (over clustered same-cluster pairs vs same-identity pairs) and
         cross_modality_pair_precision / cross_modality_pair_recall (the same on visible-infrared
         pairs only). Undefined ratios are NaN.
@@ -64,6 +80,7 @@ def clustering_report(labels: Any, modality: Any, true_ids: Any = None) -> dict[
     predicted = _labels_with_singleton_noise(labels)
     report["ari"] = float(adjusted_rand_score(truth, predicted))
     report["nmi"] = float(normalized_mutual_info_score(truth, predicted))
+    report["single_modality_ceiling_ari"] = single_modality_ceiling_ari(truth, mods)
     report.update(_pair_scores(labels, truth, mods))
     return report
 

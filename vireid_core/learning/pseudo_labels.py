@@ -129,7 +129,8 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
         report["clusters_global"] = int(rep["n_clusters"])
         report["outliers_global"] = int((sub_labels == -1).sum())
         report["global_mixed_fraction"] = float(rep["mixed_cluster_fraction"])
-        for key in ("ari", "nmi", "cross_modality_pair_precision", "cross_modality_pair_recall"):
+        for key in ("ari", "nmi", "cross_modality_pair_precision", "cross_modality_pair_recall",
+                    "single_modality_ceiling_ari"):
             if rep.get(key) is not None:
                 report[f"global_{key}"] = float(rep[key])
         report["seconds_global"] = time.perf_counter() - started
