@@ -24,7 +24,7 @@ PARAMETERS = {
     "02_distance_rectification": {"n_ids": 8, "interactive": False},
     "03_training": {"live_epochs_stage1": 1, "live_epochs_stage2": 1, "live_iters": 2, "eval_trials": 1},
     "04_evaluation": {"trials": 2, "regdb_ids": 8, "gallery_queries": 2, "ablation_dir": "",
-                      "ablation_names": ["M2", "M6"]},
+                      "ablation_names": ["M2", "M6"], "umap_ids": 6, "umap_epochs": 30},
 }
 FIGURES = {
     "01_modality_bias": ["01_modality_samples", "01_distance_distributions", "01_knn_composition", "01_umap_stage1",
@@ -32,7 +32,7 @@ FIGURES = {
     "02_distance_rectification": ["02_neighbour_lists", "02_encoding_vectors", "02_distance_histograms",
                                   "02_clustering_scores", "02_cluster_compositions", "02_parameter_sweep"],
     "03_training": ["03_live_training", "03_split_prototypes", "03_full_run_curves", "03_full_run_stage_results"],
-    "04_evaluation": ["04_cmc", "04_retrieval_gallery", "04_ablation"],
+    "04_evaluation": ["04_cmc", "04_umap_before_after", "04_retrieval_gallery", "04_ablation"],
 }
 
 
@@ -126,3 +126,6 @@ def test_04_evaluation_metrics_are_fractions(executed):
     assert numbers["sysu"]["all_single"]["trials"] == 2
     assert set(numbers["ablation"]["means"]) == {"M2", "M6"}
     assert 0 <= numbers["gallery_top1_correct"] <= 2
+    before_after = numbers["before_after_other_modality_at_10"]
+    assert set(before_after) == {"after stage 1", "after stage 2 (BMIL)"}
+    assert all(0.0 <= share <= 1.0 for shares in before_after.values() for share in shares.values())

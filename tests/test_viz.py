@@ -50,6 +50,8 @@ def test_data_figures_are_titled_by_their_question(tmp_path):
         "dist": viz.plot_distance_distributions(table, "Q distances?"),
         "knn": viz.plot_knn_composition({"m": composition}),
         "embed": viz.plot_embedding(rng.normal(size=(40, 2)), mods, pids, "Q embedding?"),
+        "embed2": viz.plot_embeddings({"before": rng.normal(size=(40, 2)), "after": rng.normal(size=(40, 2))},
+                                      mods, pids, "Q before/after?"),
         "clusters": viz.plot_cluster_compositions({"a": labels, "b": -np.ones(40, int)}, mods, "Q clusters?"),
         "scores": viz.plot_clustering_scores({"a": report, "b": report}, "Q scores?"),
         "encoding": viz.plot_encoding_vectors({"v": rng.random(40)}, mods, pids == 0),

@@ -79,27 +79,40 @@ def plot_embedding(coords: np.ndarray, modality: np.ndarray, true_ids: np.ndarra
 
     Returns the figure.
     """
+    return plot_embeddings({"": coords}, modality, true_ids, title)
+
+
+def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray, true_ids: np.ndarray,
+                    title: str) -> plt.Figure:
+    """One row per embedding (e.g. before / after training) of the same images: coloured by modality,
+    and by identity (marker = modality, the same colour per identity in every row).
+
+    Args:
+        coords_by_name: row label → float [N, 2] coordinates (the rows of ``modality``/``true_ids``).
+
+    Returns the figure.
+    """
     apply_style()
-    coords, modality, true_ids = np.asarray(coords), np.asarray(modality), np.asarray(true_ids)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-    for m in (0, 1):
-        rows = modality == m
-        axes[0].scatter(coords[rows, 0], coords[rows, 1], s=8, alpha=0.7, color=MODALITY_COLOURS[m],
-                        label=MODALITY_LABELS[m])
-    axes[0].legend(markerscale=2)
-    axes[0].set_title("coloured by modality")
+    modality, true_ids = np.asarray(modality), np.asarray(true_ids)
     _, codes = np.unique(true_ids, return_inverse=True)
-    palette = sns.color_palette("husl", int(codes.max()) + 1)
-    colours = np.array(palette)[codes]
-    for m, marker in ((0, "o"), (1, "^")):
-        rows = modality == m
-        axes[1].scatter(coords[rows, 0], coords[rows, 1], s=10, alpha=0.8, c=colours[rows], marker=marker,
-                        label=f"{MODALITY_LABELS[m]} ({marker})")
-    axes[1].legend(markerscale=2, fontsize=8)
-    axes[1].set_title("coloured by identity (marker = modality)")
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
+    colours = np.array(sns.color_palette("husl", int(codes.max()) + 1))[codes]
+    fig, axes = plt.subplots(len(coords_by_name), 2, figsize=(10, 4.4 * len(coords_by_name)), squeeze=False)
+    for (name, coords), row in zip(coords_by_name.items(), axes, strict=True):
+        coords = np.asarray(coords)
+        prefix = f"{name}: " if name else ""
+        for m, marker in ((0, "o"), (1, "^")):
+            rows = modality == m
+            row[0].scatter(coords[rows, 0], coords[rows, 1], s=8, alpha=0.7, color=MODALITY_COLOURS[m],
+                           label=MODALITY_LABELS[m])
+            row[1].scatter(coords[rows, 0], coords[rows, 1], s=10, alpha=0.8, c=colours[rows], marker=marker,
+                           label=f"{MODALITY_LABELS[m]} ({marker})")
+        row[0].legend(markerscale=2)
+        row[0].set_title(f"{prefix}coloured by modality")
+        row[1].legend(markerscale=2, fontsize=8)
+        row[1].set_title(f"{prefix}coloured by identity (marker = modality)")
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
     fig.suptitle(title)
     fig.tight_layout()
     return fig
