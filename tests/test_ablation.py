@@ -46,3 +46,16 @@ def test_cli_rejects_a_malformed_seed_list(tmp_path, capsys) -> None:
         main(["ablation", "--seeds", "2,x", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "2,x" in capsys.readouterr().err
+
+
+def test_undefined_metrics_are_skipped_not_averaged() -> None:
+    from vireid_core.ablation import aggregate, format_table
+
+    table = aggregate({"M2": [{"all_rank1": 5.0, "global_cross_modality_pair_precision": float("nan")},
+                              {"all_rank1": 7.0, "global_cross_modality_pair_precision": float("nan")}],
+                       "M3": [{"all_rank1": 6.0, "global_cross_modality_pair_precision": 0.2},
+                              {"all_rank1": 8.0, "global_cross_modality_pair_precision": float("nan")}]})
+    assert "global_cross_modality_pair_precision" not in table["M2"]
+    assert table["M3"]["global_cross_modality_pair_precision"] == {"mean": 0.2, "std": 0.0, "n": 1}
+    text = format_table(table)
+    assert "nan" not in text and "6.0 ± 1.4" in text

@@ -41,40 +41,45 @@ def _final_numbers(result: dict[str, Any]) -> dict[str, float]:
 
 
 def aggregate(per_seed: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
-    """name → metric → {mean, std (sample, ddof 1), n} over seeds."""
+    """name → metric → {mean, std (sample, ddof 1), n} over the seeds where the metric is defined
+    (finite); a metric undefined in every seed is left out."""
     table: dict[str, dict[str, dict[str, float]]] = {}
     for name, runs in per_seed.items():
         keys = sorted({k for run in runs for k in run})
         table[name] = {}
         for key in keys:
             values = np.array([run[key] for run in runs if key in run], dtype=float)
+            values = values[np.isfinite(values)]  # undefined ratios (e.g. no cross-modality pair at all)
+            if not len(values):
+                continue
             # sample standard deviation over seeds (0 for a single seed)
             std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
             table[name][key] = {"mean": float(values.mean()), "std": std, "n": int(len(values))}
     return table
 
 
+RETRIEVAL_COLUMNS = [("all_rank1", "all R1"), ("all_mAP", "all mAP"), ("all_mINP", "all mINP"),
+                     ("indoor_rank1", "indoor R1"), ("indoor_mAP", "indoor mAP"), ("indoor_mINP", "indoor mINP")]
+CLUSTERING_COLUMNS = [("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters"),
+                      ("global_cross_modality_pair_precision", "cross-modality pair precision"),
+                      ("global_cross_modality_pair_recall", "cross-modality pair recall")]
+
+
 def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
-    """Markdown table: all/indoor R1, mAP, mINP (mean ± std) and global clustering figures."""
-    cols = [("all_rank1", "all R1"), ("all_mAP", "all mAP"), ("all_mINP", "all mINP"),
-            ("indoor_rank1", "indoor R1"), ("indoor_mAP", "indoor mAP"),
-            ("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters"),
-            ("global_cross_modality_pair_precision", "cross-pair P"),
-            ("global_cross_modality_pair_recall", "cross-pair R")]
-    lines = ["| config | " + " | ".join(c[1] for c in cols) + " |",
-             "|---|" + "---:|" * len(cols)]
-    for name, metrics in table.items():
-        cells = []
-        for key, _ in cols:
-            m = metrics.get(key)
-            if m is None:
-                cells.append("–")
-            elif key.startswith("global"):
-                cells.append(f"{m['mean']:.3f} ± {m['std']:.3f}")
-            else:
-                cells.append(f"{m['mean']:.1f} ± {m['std']:.1f}")
-        lines.append(f"| {name} {DESCRIPTIONS.get(name, '')} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """Two markdown tables, mean ± std over seeds: retrieval (all/indoor R1, mAP, mINP in %) and the
+    last epoch's global clustering (ARI, mixed-cluster share, cross-modality pair precision/recall)."""
+    blocks = []
+    for columns, digits in ((RETRIEVAL_COLUMNS, 1), (CLUSTERING_COLUMNS, 3)):
+        lines = ["| config | " + " | ".join(title for _, title in columns) + " |",
+                 "|---|" + "---:|" * len(columns)]
+        for name, metrics in table.items():
+            cells = []
+            for key, _ in columns:
+                m = metrics.get(key)
+                cells.append("–" if m is None else f"{m['mean']:.{digits}f} ± {m['std']:.{digits}f}")
+            lines.append(f"| {name} {DESCRIPTIONS.get(name, '')} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def training_set_ceiling(preset: str, overrides: dict[str, Any] | None = None, *,
