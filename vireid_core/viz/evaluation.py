@@ -30,7 +30,8 @@ def plot_cmc(curves: dict[str, Sequence[float]],
 
 
 def plot_ablation(aggregate: dict[str, dict[str, dict[str, float]]],
-                  metrics: Sequence[str] = ("all_rank1", "all_mAP", "global_mixed_fraction"),
+                  metrics: Sequence[str] = ("all_rank1", "all_mAP", "global_mixed_fraction",
+                                            "global_cross_modality_pair_precision"),
                   title: str = "What does each BMIL component add?") -> plt.Figure:
     """Bar chart of the ablation (``run_ablation(...)["aggregate"]``): one panel per metric, one bar
     per configuration with the std over seeds as error bar. Retrieval in %, fractions as given."""
@@ -43,8 +44,8 @@ def plot_ablation(aggregate: dict[str, dict[str, dict[str, float]]],
         stds = [aggregate[n].get(metric, {}).get("std", 0.0) for n in names]
         bars = ax.bar(names, means, yerr=stds, color=colours, capsize=3)
         ax.bar_label(bars, fmt="%.2f" if metric.startswith("global") else "%.1f", fontsize=7)
-        ax.set_title(metric.replace("_", " ").replace("rank1", "Rank-1 (%)").replace("mAP", "mAP (%)"),
-                     fontsize=9)
+        ax.set_title(metric.replace("global_cross_modality_pair_", "cross-modality pair ").replace("_", " ")
+                     .replace("rank1", "Rank-1 (%)").replace("mAP", "mAP (%)"), fontsize=9)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
