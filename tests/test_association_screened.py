@@ -1,4 +1,5 @@
-"""The bfloat16-screened exact search gives the float32 search's neighbours (certificate + fall-back)."""
+"""Exact neighbour search variants: the bfloat16-screened search (certificate + fall-back) and faiss' flat
+index give the float32 search's neighbours."""
 
 from __future__ import annotations
 
@@ -94,3 +95,12 @@ def test_auto_screen_follows_size_threshold() -> None:
     off = NeighbourGraph.build(feats, modality, max_k1=10, knn=KnnConfig(screen="off"))
     for (_, a), (_, b) in zip(auto.lists, off.lists, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_faiss_flat_search_matches_the_exact_search() -> None:
+    feats, modality = biased_features(400, seed=7)
+    flat = NeighbourGraph.build(feats, modality, max_k1=12, knn=KnnConfig(method="faiss_flat"))
+    exact = NeighbourGraph.build(feats, modality, max_k1=12, knn=KnnConfig(screen="off"))
+    for (flat_s, flat_i), (exact_s, exact_i) in zip(flat.lists, exact.lists, strict=True):
+        np.testing.assert_array_equal(flat_i, exact_i)
+        np.testing.assert_allclose(flat_s, exact_s, atol=1e-5)
