@@ -59,3 +59,14 @@ def test_undefined_metrics_are_skipped_not_averaged() -> None:
     assert table["M3"]["global_cross_modality_pair_precision"] == {"mean": 0.2, "std": 0.0, "n": 1}
     text = format_table(table)
     assert "nan" not in text and "6.0 ± 1.4" in text
+
+
+def test_paired_differences_are_per_seed() -> None:
+    from vireid_core.ablation import format_paired, paired_differences
+
+    per_seed = {"M2": [{"all_rank1": 5.0}, {"all_rank1": 9.0}], "M3": [{"all_rank1": 6.0}, {"all_rank1": 9.5}]}
+    paired = paired_differences(per_seed)
+    assert list(paired) == ["M3 - M2"]  # M1 did not run: no "M2 - M1"
+    step = paired["M3 - M2"]["all_rank1"]
+    assert step["values"] == [1.0, 0.5] and step["positive"] == 2 and step["mean"] == 0.75
+    assert "+0.8 ± 0.4 (2/2 seeds > 0)" in format_paired(paired)

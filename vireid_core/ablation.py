@@ -58,6 +58,47 @@ def aggregate(per_seed: dict[str, list[dict[str, float]]]) -> dict[str, dict[str
     return table
 
 
+# Pairs that differ by one component (config.ABLATIONS): M4 and M5 each add one part to M3, M6 both.
+COMPARISONS = [("M2", "M1"), ("M3", "M2"), ("M4", "M3"), ("M5", "M3"), ("M6", "M4"), ("M6", "M5"), ("M6", "M1")]
+PAIRED_METRICS = ["all_rank1", "all_mAP", "indoor_rank1", "indoor_mAP"]
+
+
+def paired_differences(per_seed: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per-seed differences between configs that differ by one component ("M3 - M2" → metric →
+    {mean, std, n, positive, values}). The configs of one seed share the pretrained start and the data,
+    so the paired difference is far less noisy than comparing means whose std includes the seeds' spread.
+    ``per_seed`` lists every config's runs in the same seed order. Only pairs whose both configs ran
+    are reported; ``values`` follow that seed order.
+    """
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for better, base in COMPARISONS:
+        if better not in per_seed or base not in per_seed:
+            continue
+        out[f"{better} - {base}"] = {}
+        for metric in PAIRED_METRICS:
+            values = np.array([b[metric] - a[metric] for a, b in zip(per_seed[base], per_seed[better], strict=True)
+                               if metric in a and metric in b], dtype=float)
+            if not len(values):
+                continue
+            out[f"{better} - {base}"][metric] = {
+                "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                "n": int(len(values)), "positive": int((values > 0).sum()),
+                "values": [round(float(v), 2) for v in values]}
+    return out
+
+
+def format_paired(paired: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Markdown table of :func:`paired_differences`: mean ± std of the per-seed difference, and in how
+    many seeds it was positive."""
+    lines = ["| step | " + " | ".join(f"Δ {m.replace('_rank1', ' R1').replace('_', ' ')}" for m in PAIRED_METRICS)
+             + " |", "|---|" + "---:|" * len(PAIRED_METRICS)]
+    for step, metrics in paired.items():
+        cells = [f"{m['mean']:+.1f} ± {m['std']:.1f} ({m['positive']}/{m['n']} seeds > 0)" if m else "–"
+                 for m in (metrics.get(k) for k in PAIRED_METRICS)]
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 RETRIEVAL_COLUMNS = [("all_rank1", "all R1"), ("all_mAP", "all mAP"), ("all_mINP", "all mINP"),
                      ("indoor_rank1", "indoor R1"), ("indoor_mAP", "indoor mAP"), ("indoor_mINP", "indoor mINP")]
 CLUSTERING_COLUMNS = [("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters"),
@@ -143,8 +184,9 @@ def run_ablation(preset: str, names: list[str], seeds: int | Sequence[int], out:
     per_seed = {name: [_final_numbers(json.loads((out / name / f"seed{seed}" / "results.json").read_text()))
                        for seed in chosen] for name in names}
     table = aggregate(per_seed)
+    paired = paired_differences(per_seed)
     summary = {"preset": preset, "seeds": chosen, "aggregate": table, "runs": per_seed,
-               "table": format_table(table),
+               "paired": paired, "table": format_table(table) + "\n\n" + format_paired(paired),
                "training_set_single_modality_ceiling_ari": training_set_ceiling(preset, overrides, cache_dir=cache_dir)}
     atomic_write_text(out / "ablation.json", json.dumps(summary, indent=2) + "\n")
     return summary
