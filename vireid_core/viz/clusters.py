@@ -99,7 +99,6 @@ def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray,
     fig, axes = plt.subplots(len(coords_by_name), 2, figsize=(10, 4.4 * len(coords_by_name)), squeeze=False)
     for (name, coords), row in zip(coords_by_name.items(), axes, strict=True):
         coords = np.asarray(coords)
-        prefix = f"{name}: " if name else ""
         for m, marker in ((0, "o"), (1, "^")):
             rows = modality == m
             row[0].scatter(coords[rows, 0], coords[rows, 1], s=8, alpha=0.7, color=MODALITY_COLOURS[m],
@@ -107,9 +106,10 @@ def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray,
             row[1].scatter(coords[rows, 0], coords[rows, 1], s=10, alpha=0.8, c=colours[rows], marker=marker,
                            label=f"{MODALITY_LABELS[m]} ({marker})")
         row[0].legend(markerscale=2)
-        row[0].set_title(f"{prefix}coloured by modality")
+        row[0].set_title("coloured by modality")
+        row[0].set_ylabel(name, fontsize=9)
         row[1].legend(markerscale=2, fontsize=8)
-        row[1].set_title(f"{prefix}coloured by identity (marker = modality)")
+        row[1].set_title("coloured by identity (marker = modality)")
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
