@@ -23,6 +23,7 @@ caller); each group gets its own top-k list per query row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -144,11 +145,27 @@ def exact_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_grou
     n = features.shape[0]
     use_l2 = metric == "l2"
     norms = np.einsum("nd,nd->n", features, features).astype(np.float32)
-    best = [(np.full((n, k), np.inf, np.float32), np.full((n, k), n, np.int64)) for k in k_per_group]
     groups = list(zip(group_bounds[:-1], group_bounds[1:], strict=True))
+    # [r, N - start]: the upper-triangle band of F Fᵀ for rows start..stop
+    return blocked_grouped_topk(n, groups, k_per_group, norms, use_l2, block_size,
+                                lambda start, stop: features[start:stop] @ features[start:].T)
+
+
+def blocked_grouped_topk(n: int, groups: list[tuple[int, int]], widths: list[int], norms: np.ndarray,
+                         use_l2: bool, block_size: int, band: Callable[[int, int], np.ndarray]
+                         ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The running per-group top-``widths[g]`` over the upper triangle of a similarity matrix.
+
+    ``band(start, stop)`` returns the float32 similarities [stop - start, n - start] of rows
+    start..stop against rows start..n; each band serves its own rows and, transposed, the later rows,
+    so only half of the matrix is ever computed. Used with float32 (exact search) and bfloat16
+    (screened search) bands. Returns one (scores [n, w] float32, ids [n, w] int64) pair per group,
+    sorted by (score, id); ``norms`` are the squared row norms (for the l2 score).
+    """
+    best = [(np.full((n, w), np.inf, np.float32), np.full((n, w), n, np.int64)) for w in widths]
     for start in range(0, n, block_size):
         stop = min(start + block_size, n)
-        sims = features[start:stop] @ features[start:].T  # [r, N - start]: the upper-triangle band
+        sims = band(start, stop)
         for g, (g_lo, g_hi) in enumerate(groups):
             scores, ids = best[g]
             lo = max(g_lo, start)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from vireid_core.association.knn import _update_cols, _update_rows
+from vireid_core.association.knn import _update_rows, blocked_grouped_topk
 
 BF16_UNIT_ROUNDOFF = 2.0 ** -9  # bfloat16 has an 8-bit significand (7 stored bits + 1 implicit)
 FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
@@ -90,27 +90,6 @@ def _rescore(features, norms, use_l2, cand_ids, approx_scores, limits, out_score
     return rescored
 
 
-def _bf16_screen(features: np.ndarray, groups: list[tuple[int, int]], widths: list[int], use_l2: bool,
-                 norms: np.ndarray, block_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Running top-``widths[g]`` per row and group by bfloat16 score (ids int64, scores float32)."""
-    import torch
-
-    n = features.shape[0]
-    low = torch.from_numpy(features).bfloat16()
-    best = [(np.full((n, w), np.inf, np.float32), np.full((n, w), n, np.int64)) for w in widths]
-    for start in range(0, n, block_size):
-        stop = min(start + block_size, n)
-        sims = torch.mm(low[start:stop], low[start:].T).float().numpy()
-        for g, (g_lo, g_hi) in enumerate(groups):
-            scores, ids = best[g]
-            lo = max(g_lo, start)
-            if lo < g_hi:
-                _update_rows(sims, lo, g_hi, start, norms, use_l2, scores, ids, start)
-            if g_lo < stop and g_hi > start and stop < n:
-                _update_cols(sims, stop, n, max(g_lo, start), min(g_hi, stop), start, norms, use_l2, scores, ids)
-    return best
-
-
 def _float32_rows(features: np.ndarray, rows: np.ndarray, group: tuple[int, int], k: int, use_l2: bool,
                   norms: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact float32 top-k of the given rows against one group (the certificate's fall-back)."""
@@ -151,7 +130,11 @@ def screened_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_g
     lengths = np.sqrt(norms.astype(np.float64))
     groups = list(zip(group_bounds[:-1], group_bounds[1:], strict=True))
     widths = [min(k + margin, hi - lo) for k, (lo, hi) in zip(k_per_group, groups, strict=True)]
-    screened = _bf16_screen(features, groups, widths, use_l2, norms, block_size)
+    import torch
+
+    low = torch.from_numpy(features).bfloat16()
+    screened = blocked_grouped_topk(n, groups, widths, norms, use_l2, block_size,
+                                    lambda start, stop: torch.mm(low[start:stop], low[start:].T).float().numpy())
     bound = screening_error_bound(dim)
     results, fallbacks = [], 0
     for (g_lo, g_hi), k, width, (approx_scores, cand_ids) in zip(groups, k_per_group, widths, screened,
