@@ -78,7 +78,7 @@ def load_model_for_evaluation(checkpoint: str | Path):
     """
     from vireid_core.config import RunConfig
     from vireid_core.learning.checkpoints import load_checkpoint
-    from vireid_core.learning.engine import build_configured_model
+    from vireid_core.learning.setup import build_configured_model
     from vireid_core.model import build_model, load_official_checkpoint
 
     state = load_checkpoint(checkpoint)

@@ -36,7 +36,7 @@ def run_dir_for(config: RunConfig, cache_dir: str | Path) -> Path:
 def load_model(config: RunConfig, checkpoint: str | Path) -> torch.nn.Module:
     """The model of ``config`` with weights from ``checkpoint`` (a vireid checkpoint or a bare
     state dict), in eval mode on the CPU. Raises FileNotFoundError / ValueError naming the file."""
-    from vireid_core.learning.engine import build_configured_model
+    from vireid_core.learning.setup import build_configured_model
 
     model = build_configured_model(config)
     state, _ = model_state_from_checkpoint(checkpoint)

@@ -35,9 +35,6 @@ from vireid_core.learning.pseudo_labels import EpochLabels, associate
 from vireid_core.learning.seeding import epoch_seed, seed_everything
 from vireid_core.learning.setup import build_configured_model, resolve_device
 
-__all__ = ["Engine", "TrainingDiverged", "build_configured_model", "mean_metrics", "resolve_device",
-           "summarise_report"]
-
 
 class TrainingDiverged(RuntimeError):
     """Raised when a loss becomes NaN or infinite: training stops with a clear message."""
@@ -382,6 +379,3 @@ class Engine:
         self.stage, self.next_epoch = stage, 0
         self._new_optimiser()  # fresh Adam + StepLR (method-spec §9)
         self.save()
-
-
-summarise_report = mean_metrics  # the name earlier code and notebooks import from here
