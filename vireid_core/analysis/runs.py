@@ -80,7 +80,7 @@ class CachedRun:
 
 def cached_run(preset: str | RunConfig, cache_dir: str | Path = "data_cache",
                overrides: dict[str, Any] | None = None, *, progress: bool = False,
-               final_trials: int = 10) -> CachedRun:
+               final_trials: int = 10, train: bool = True) -> CachedRun:
     """Train ``preset`` (with ``overrides``) once and reuse it afterwards.
 
     The first call runs :func:`~vireid_core.workflow.train_run` into :func:`run_dir_for` (resuming an
