@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from vireid_core.config_checks import annotation_of, flatten, parse_text, validate
+from vireid_core.errors import UserError
+
 
 @dataclass
 class DataConfig:
@@ -136,7 +139,7 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         """Rebuild a config from :meth:`to_dict` output; unknown keys raise ``ValueError``."""
         config = cls()
-        for key, value in _flatten(data):
+        for key, value in flatten(data):
             set_value(config, key, value)
         validate(config)
         return config
@@ -147,47 +150,13 @@ class RunConfig:
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"cannot read run config {path}: {err}") from err
+            raise UserError(f"cannot read run config {path}: {err}") from err
         return cls.from_dict(data)
 
 
 def stable_digest(payload: Any) -> str:
     """A 10-hex-digit SHA-256 of ``payload`` as sorted-key JSON: the cache key of data, weights and runs."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            items.extend(_flatten(value, name + "."))
-        else:
-            items.append((name, value))
-    return items
-
-
-def _parse_text(text: str, current: Any) -> Any:
-    """Turn ``text`` from ``--set key=value`` into the type of the field's current value."""
-    if text.lower() in ("none", "null"):
-        return None
-    if isinstance(current, bool):
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expected true/false, got {text!r}")
-    if isinstance(current, int):
-        return int(text)
-    if isinstance(current, float):
-        return float(text)
-    if current is None:
-        for convert in (int, float):
-            try:
-                return convert(text)
-            except ValueError:
-                pass
-    return text
 
 
 def set_value(config: RunConfig, key: str, value: Any) -> None:
@@ -200,19 +169,19 @@ def set_value(config: RunConfig, key: str, value: Any) -> None:
     target: Any = config
     for part in parts[:-1]:
         if not is_dataclass(target) or part not in {f.name for f in fields(target)}:
-            raise ValueError(f"unknown config key {key!r}")
+            raise UserError(f"unknown config key {key!r}")
         target = getattr(target, part)
     name = parts[-1]
     if not is_dataclass(target) or name not in {f.name for f in fields(target)}:
-        raise ValueError(f"unknown config key {key!r} (known: {', '.join(sorted(all_keys()))})")
+        raise UserError(f"unknown config key {key!r} (known: {', '.join(sorted(all_keys()))})")
     current = getattr(target, name)
     if is_dataclass(current):
-        raise ValueError(f"config key {key!r} is a section; set one of its fields instead")
+        raise UserError(f"config key {key!r} is a section; set one of its fields instead")
     if isinstance(value, str):
         try:
-            value = _parse_text(value, current)
+            value = parse_text(value, current, annotation_of(target, name))
         except ValueError as err:
-            raise ValueError(f"config key {key!r}: {err}") from err
+            raise UserError(f"config key {key!r}: {err}") from err
     elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     setattr(target, name, value)
@@ -220,54 +189,7 @@ def set_value(config: RunConfig, key: str, value: Any) -> None:
 
 def all_keys(config: RunConfig | None = None) -> list[str]:
     """Every settable dotted key of a run config."""
-    return [key for key, _ in _flatten(asdict(config or RunConfig()))]
-
-
-_CHOICES = {
-    "model.arch": ("agw_resnet50", "resnet18_small", "effnet_lite0"),
-    "cluster.global_association": ("modality_aware", "plain", "none"),
-    "schedule.stage2_init": ("last", "best"),
-    "schedule.checkpoint_selection": ("last", "best"),
-}
-
-
-def validate(config: RunConfig) -> RunConfig:
-    """Check value ranges; raise ``ValueError`` naming the offending key. Returns ``config``."""
-    flat = dict(_flatten(asdict(config)))
-    for key, allowed in _CHOICES.items():
-        if flat[key] not in allowed:
-            raise ValueError(f"config key {key!r} must be one of {allowed}, got {flat[key]!r}")
-    positive_ints = ["data.height", "data.width", "cluster.k1", "cluster.k2", "cluster.global_k1",
-                     "cluster.global_k2", "cluster.min_samples", "schedule.iters", "schedule.ir_batch",
-                     "schedule.vis_batch", "schedule.num_instances", "optim.num_selected",
-                     "optim.step_size", "schedule.eval_trials_stage1", "schedule.eval_trials_stage2"]
-    for key in positive_ints:
-        if not isinstance(flat[key], int) or flat[key] < 1:
-            raise ValueError(f"config key {key!r} must be a positive integer, got {flat[key]!r}")
-    non_negative = ["schedule.epochs_stage1", "schedule.epochs_stage2", "schedule.eval_every",
-                    "pretrain.iterations", "data.num_workers", "threads"]
-    for key in non_negative:
-        if not isinstance(flat[key], int) or flat[key] < 0:
-            raise ValueError(f"config key {key!r} must be a non-negative integer, got {flat[key]!r}")
-    for key in ("cluster.eps_intra_ir", "cluster.eps_intra_vis", "cluster.eps_global"):
-        if not 0.0 < float(flat[key]) <= 1.0:
-            raise ValueError(f"config key {key!r} must lie in (0, 1], got {flat[key]!r}")
-    for key in ("optim.lr", "optim.temperature", "pretrain.lr"):
-        if not float(flat[key]) > 0.0:
-            raise ValueError(f"config key {key!r} must be positive, got {flat[key]!r}")
-    for key in ("optim.momentum", "optim.gamma"):
-        if not 0.0 <= float(flat[key]) <= 1.0:
-            raise ValueError(f"config key {key!r} must lie in [0, 1], got {flat[key]!r}")
-    ratio = flat["cluster.subset_ratio"]
-    if ratio is not None and not 0.0 < float(ratio) < 1.0:
-        raise ValueError(f"config key 'cluster.subset_ratio' must be None or in (0, 1), got {ratio!r}")
-    if config.cluster.k2 > config.cluster.k1 or config.cluster.global_k2 > config.cluster.global_k1 // 2:
-        raise ValueError("config keys 'cluster.k2'/'cluster.global_k2' must not exceed k1 (global: k1 // 2)")
-    if config.schedule.ir_batch % config.schedule.num_instances or \
-            config.schedule.vis_batch % config.schedule.num_instances:
-        raise ValueError("config keys 'schedule.ir_batch' and 'schedule.vis_batch' must be multiples of "
-                         f"'schedule.num_instances' ({config.schedule.num_instances})")
-    return config
+    return [key for key, _ in flatten(asdict(config or RunConfig()))]
 
 
 def _official(dataset: str) -> RunConfig:
@@ -360,11 +282,11 @@ def get_preset(name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
     """
     base, _, ablation = name.partition(":")
     if base not in _PRESETS:
-        raise ValueError(f"unknown preset {base!r}; choose one of {', '.join(preset_names())}")
+        raise UserError(f"unknown preset {base!r}; choose one of {', '.join(preset_names())}")
     config = _PRESETS[base]()
     if ablation:
         if ablation not in ABLATIONS:
-            raise ValueError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)}")
+            raise UserError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)}")
         for key, value in ABLATIONS[ablation].items():
             set_value(config, key, value)
         if ablation == "M1":
