@@ -48,7 +48,7 @@ def make_sysu(root: Path, tree: dict[int, dict[int, int]] = SYSU_TREE, train: st
                 write_image(root / f"cam{cam}" / f"{pid:04d}" / f"{count - n:04d}.jpg")
     (root / "exp").mkdir(exist_ok=True)
     for name, line in (("train_id.txt", train), ("val_id.txt", val), ("test_id.txt", test)):
-        (root / "exp" / name).write_text(line + "\n9999\n")  # second line must be ignored
+        (root / "exp" / name).write_text(line + "\n")  # the official layout: one comma-separated line
     return root
 
 

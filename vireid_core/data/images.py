@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from vireid_core.data.records import Sample
+from vireid_core.errors import UserError
 
 ViewTransform = Callable[[Image.Image], torch.Tensor]
 
@@ -25,6 +26,9 @@ def open_rgb(path: str) -> Image.Image:
             return image.convert("RGB")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: image file missing") from None
+    except Image.DecompressionBombError as error:  # not an OSError: would escape unnamed
+        raise UserError(f"{path}: refused, the image is too large to decode safely ({error}); expected a "
+                        "person crop of ordinary size") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"{path}: cannot decode image ({error}); expected a JPEG/PNG/BMP file") from error
 

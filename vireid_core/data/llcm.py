@@ -29,6 +29,7 @@ from vireid_core.data.layout import (
     resolve_listed_file,
 )
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
+from vireid_core.errors import PathMissingError, UserError
 
 _CAMERA_IN_NAME = re.compile(r"_c(\d+)")
 
@@ -55,7 +56,7 @@ def load_llcm(root: str | os.PathLike[str], *, name: str = "llcm") -> ReIDDatase
     missing = [pid for pid in test_ids
                if not any(pid in people for cams in folders.values() for people in cams.values())]
     if missing:
-        raise ValueError(f"{idx_dir / 'test_id.txt'}: ids {missing[:10]} are listed but have no person "
+        raise UserError(f"{idx_dir / 'test_id.txt'}: ids {missing[:10]} are listed but have no person "
                          f"folder in any camera of {root_path / 'test_vis'} or {root_path / 'test_nir'}")
     query = _gather(test_ids, folders[INFRARED], INFRARED)
     gallery = _gather(test_ids, folders[VISIBLE], VISIBLE)
@@ -64,7 +65,7 @@ def load_llcm(root: str | os.PathLike[str], *, name: str = "llcm") -> ReIDDatase
                                   ("test NIR (query)", query, root_path / "test_nir"),
                                   ("test VIS (gallery)", gallery, root_path / "test_vis")):
         if not samples:
-            raise ValueError(f"{where}: no {label} images; expected images of the split's ids")
+            raise UserError(f"{where}: no {label} images; expected images of the split's ids")
     return ReIDDataset(name=name, root=str(root_path), train=train_visible + train_infrared, query=query,
                        gallery_candidates=gallery, protocol="llcm", info={"test_ids": test_ids})
 
@@ -75,7 +76,7 @@ def _read_train_list(root: Path, index_file: Path, modality: int) -> list[Sample
         path = resolve_listed_file(root, relative, index_file, line_number)
         match = _CAMERA_IN_NAME.search(path.name)
         if match is None:
-            raise ValueError(f"{index_file}, line {line_number}: file name {path.name!r} has no camera tag; "
+            raise UserError(f"{index_file}, line {line_number}: file name {path.name!r} has no camera tag; "
                              f"expected '_c<digits>' in the name (e.g. '0001_c05_f123_nir.jpg')")
         samples.append(Sample(path=str(path), pid=label, cam=int(match.group(1)), modality=modality))
     return samples
@@ -86,7 +87,7 @@ def _camera_people(test_dir: Path) -> dict[int, dict[int, Path]]:
     require_dir(test_dir, "an LLCM test folder with cam<N>/<PPPP>/ sub-folders")
     cams = camera_folders(test_dir)
     if not cams:
-        raise FileNotFoundError(f"{test_dir}: no camera folders; expected sub-folders cam1, cam2, ...")
+        raise PathMissingError(f"{test_dir}: no camera folders; expected sub-folders cam1, cam2, ...")
     return {cam: person_folders(folder) for cam, folder in sorted(cams.items())}
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.layout import absolute_root, read_index_file, require_dir, resolve_listed_file
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
+from vireid_core.errors import UserError
 
 REGDB_TRIALS = range(1, 11)
 VISIBLE_CAM = 1
@@ -34,12 +35,13 @@ def load_regdb(root: str | os.PathLike[str], *, trial: int = 1, name: str = "reg
     FileNotFoundError for a missing idx file or a listed image that does not exist.
     """
     if isinstance(trial, bool) or not isinstance(trial, int) or trial not in REGDB_TRIALS:
-        raise ValueError(f"RegDB trial must be an int in 1..10, got {trial!r}")
+        raise UserError(f"RegDB trial must be an int in 1..10, got {trial!r}")
     root_path = absolute_root(root, "RegDB")
     idx_dir = require_dir(root_path / "idx", "the RegDB split folder 'idx' with "
                                              "{train,test}_{visible,thermal}_<trial>.txt")
     lists = {(split, kind): _read_list(root_path, idx_dir / f"{split}_{kind}_{trial}.txt", kind)
              for split in ("train", "test") for kind in ("visible", "thermal")}
+    _check_test_labels(lists["test", "visible"], lists["test", "thermal"], idx_dir, trial)
     train = sorted(lists["train", "visible"], key=lambda s: s.path) + \
         sorted(lists["train", "thermal"], key=lambda s: s.path)
     return ReIDDataset(name=name, root=str(root_path), train=train, query=lists["test", "thermal"],
@@ -53,3 +55,21 @@ def _read_list(root: Path, index_file: Path, kind: str) -> list[Sample]:
         path = resolve_listed_file(root, relative, index_file, line_number)
         samples.append(Sample(path=str(path), pid=label, cam=cam, modality=modality))
     return samples
+
+
+def _check_test_labels(visible: list[Sample], thermal: list[Sample], idx_dir: Path, trial: int) -> None:
+    """Refuse test lists whose labels cannot give a meaningful evaluation.
+
+    A single repeated label makes every gallery image a match (100 %); visible and thermal lists that
+    share no label make every query unanswerable. Raises UserError naming the files.
+    """
+    files = f"{idx_dir / f'test_visible_{trial}.txt'} and {idx_dir / f'test_thermal_{trial}.txt'}"
+    labels = {kind: {s.pid for s in samples} for kind, samples in (("visible", visible), ("thermal", thermal))}
+    for kind, found in labels.items():
+        if len(found) < 2:
+            raise UserError(f"{idx_dir / f'test_{kind}_{trial}.txt'}: every line has label {sorted(found)[0]}; "
+                            "expected one label per test person (at least two persons), or every query "
+                            "would match every gallery image")
+    if not labels["visible"] & labels["thermal"]:
+        raise UserError(f"{files}: the visible and thermal test lists share no label; expected the same "
+                        "persons in both modalities")

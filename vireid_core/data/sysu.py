@@ -20,6 +20,7 @@ from pathlib import Path
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.layout import absolute_root, list_images, person_folders, read_id_line, require_dir
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
+from vireid_core.errors import UserError
 
 VISIBLE_CAMS = (1, 2, 4, 5)
 INFRARED_CAMS = (3, 6)
@@ -44,7 +45,7 @@ def load_sysu(root: str | os.PathLike[str], *, name: str = "sysu") -> ReIDDatase
            for split, file_name in SPLIT_FILES.items()}
     overlap = sorted(set(ids["test"]) & (set(ids["train"]) | set(ids["val"])))
     if overlap:
-        raise ValueError(f"{exp_dir / SPLIT_FILES['test']}: test ids {overlap[:10]} also appear in "
+        raise UserError(f"{exp_dir / SPLIT_FILES['test']}: test ids {overlap[:10]} also appear in "
                          f"train_id.txt/val_id.txt; expected disjoint splits")
     camera_people = {cam: person_folders(require_dir(root_path / f"cam{cam}", f"SYSU-MM01 camera folder "
                                                      f"cam{cam} with one sub-folder per person"))
@@ -63,7 +64,7 @@ def load_sysu(root: str | os.PathLike[str], *, name: str = "sysu") -> ReIDDatase
                                  ("test visible (gallery)", gallery, VISIBLE_CAMS)):
         if not samples and (ids["test"] or label.startswith("training")):
             folders = ", ".join(str(root_path / f"cam{c}") for c in cams)
-            raise ValueError(f"{root_path}: no {label} images found in {folders}; expected person "
+            raise UserError(f"{root_path}: no {label} images found in {folders}; expected person "
                              f"folders of the split's ids holding .jpg images")
     return ReIDDataset(name=name, root=str(root_path), train=train_visible + train_infrared, query=query,
                        gallery_candidates=gallery, protocol="sysu",
@@ -74,7 +75,7 @@ def _require_present(split_ids: list[int], camera_people: dict[int, dict[int, Pa
                      split_file: Path) -> None:
     missing = [pid for pid in split_ids if not any(pid in people for people in camera_people.values())]
     if missing:
-        raise ValueError(f"{split_file}: ids {missing[:10]}{' ...' if len(missing) > 10 else ''} are listed "
+        raise UserError(f"{split_file}: ids {missing[:10]}{' ...' if len(missing) > 10 else ''} are listed "
                          f"but have no person folder in any camera under {root}; expected e.g. "
                          f"{root / 'cam1' / f'{missing[0]:04d}'}")
 
