@@ -12,6 +12,7 @@ from vireid_core.analysis.features import (
     top_matches,
     umap_embedding,
 )
+from vireid_core.analysis.notebook_parameters import infrared_query, neighbour_settings, whole_number
 from vireid_core.analysis.rectification import (
     PAIR_KINDS,
     ClusterExplorer,
@@ -47,9 +48,11 @@ __all__ = [
     "encoding_vectors",
     "eps_from_neighbour_distance",
     "identity_subset",
+    "infrared_query",
     "labels_of",
     "largest_mixed_clusters",
     "load_model",
+    "neighbour_settings",
     "pair_distances",
     "pca_2d",
     "prototype_pair_similarity",
@@ -62,5 +65,6 @@ __all__ = [
     "top_matches",
     "umap_embedding",
     "unit_rows",
+    "whole_number",
     "write_numbers",
 ]
