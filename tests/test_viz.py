@@ -3,10 +3,13 @@ live-training callback redraws from engine hooks and saves at the end of the run
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.png_checks import assert_drawn, pixel_change
 from vireid_core import analysis, viz
 from vireid_core.data.records import Sample
 from vireid_core.viz.base import plt
@@ -103,17 +106,115 @@ def test_live_training_plot_follows_engine_hooks(tmp_path):
     assert len(live.history) == 2 and len(live.associations) == 2 and len(live.iteration_losses) == 2
 
 
-def test_cluster_explorer_panel_builds_and_redraws():
-    rng = np.random.default_rng(1)
-    feats = rng.normal(size=(30, 6)).astype(np.float32)
-    mods = np.repeat([0, 1], 15)
-    explorer = analysis.ClusterExplorer(feats, mods, np.tile(np.arange(10), 3), max_k1=10)
-    panel = viz.cluster_explorer_panel(explorer, k1_values=[6, 10], k2_values=[2, 3], eps_values=[0.5, 0.6],
-                                       min_samples=2)
-    sliders = panel.children[0].children
-    sliders[2].value = 0.6  # a change redraws without error
-    assert ("modality-aware", 6, 2) in explorer._jaccard
+def test_titles_do_not_collide_and_knn_lines_are_distinguishable():
+    rng = np.random.default_rng(0)
+    mods, pids = np.repeat([0, 1], 20), np.tile(np.repeat(np.arange(5), 4), 2)
+    feats = analysis.unit_rows(rng.normal(size=(40, 8)))
+    i, j, kind = analysis.sample_pairs(mods, pids, per_kind=20)
+    measures = {"Euclidean (2 - 2 cos)": feats, "plain Jaccard": feats, "modality-aware Jaccard": feats}  # notebook 02
+    fig = viz.plot_distance_distributions(analysis.distance_table(measures, i, j, kind), "Q?", log_density=True)
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in fig.axes]
+    gaps = [b.x0 - a.x1 for a, b in zip(boxes, boxes[1:], strict=False)]
+    assert min(gaps) > 0.3 * fig.dpi, f"neighbouring subplot titles nearly touch: gaps {gaps} px"  # was 8 px
+    assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == 4
+    composition = {"visible": {1: 0.0, 5: 0.01}, "infrared": {1: 0.0, 5: 0.02},
+                   "chance": {"visible": 0.5, "infrared": 0.5}}
+    fig = viz.plot_knn_composition({name: composition for name in ("untrained", "pretrained", "after stage 1")})
+    for ax in fig.axes:
+        styles = {(line.get_color(), line.get_linestyle(), line.get_marker()) for line in ax.get_lines()[:3]}
+        assert len(styles) == 3 and len({s[0] for s in styles}) == 3 and len({s[1] for s in styles}) == 3
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["untrained", "pretrained", "after stage 1", "chance (random neighbours)"]
     plt.close("all")
+
+
+def test_text_views_are_short_and_rounded(images):
+    assert viz.rounded({"a": 0.123456789, "b": [np.float32(1.23456e-5), 12.34567, float("nan")], "n": 3}) == {
+        "a": 0.123, "b": [1.23e-05, 12.346, None], "n": 3}
+    assert '"a": 0.123' in viz.format_numbers({"a": np.float64(0.1234567)})
+    from vireid_core.data.dataset import ReIDDataset
+
+    dataset = ReIDDataset("synth", "/data", images, images[:3], images[3:], "sysu",
+                          info={"train_ids": list(range(500)), "trial": 1})
+    text = viz.dataset_summary(dataset)
+    assert len(text) < 600 and "train_ids: 500" in text and "trial: 1" in text
+    assert "9 visible images of 3 ids (cameras 1)" in text and "499" not in text
+
+
+def _explorer():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(10, 6))
+    pids = np.tile(np.arange(10), 6)
+    feats = (centres[pids] + 0.35 * rng.normal(size=(60, 6))).astype(np.float32)
+    return analysis.ClusterExplorer(feats, np.repeat([0, 1], 30), pids, max_k1=12)
+
+
+def _panel(debounce):
+    return viz.cluster_explorer_panel(_explorer(), k1_values=[6, 8, 10], k2_values=[1, 2, 3, 5],
+                                      eps_values=[0.4, 0.5, 0.6, 0.7], min_samples=2, debounce=debounce,
+                                      initial={"k1": 8, "k2": 2, "eps": 0.5})
+
+
+def test_cluster_explorer_panel_draws_a_complete_changed_figure_on_every_move():
+    """Driven like a user: every slider moved several times; after each move the Image widget holds a
+    PNG that is drawn (not blank or title-only), differs from the one before, and shows the new values."""
+    figures_before = plt.get_fignums()
+    panel = _panel(debounce=0.0)
+    assert panel.renders == 1 and panel.shown == {"k1": 8, "k2": 2, "eps": 0.5}
+    assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
+    previous = panel.image.value
+    assert_drawn(previous, "first figure")
+    moves = [("eps", 0.6), ("eps", 0.7), ("eps", 0.4), ("k1", 10), ("k1", 6), ("k1", 8),
+             ("k2", 3), ("k2", 5), ("k2", 1)]
+    for name, value in moves:
+        getattr(panel, name).value = value
+        assert panel.shown[name] == value and panel.last_error is None
+        assert_drawn(panel.image.value, f"figure after {name}={value}")
+        assert pixel_change(previous, panel.image.value) > 0, f"{name}={value} left the figure unchanged"
+        assert panel.status.value.count("clusters, ARI") == 2
+        previous = panel.image.value
+    assert panel.renders == 1 + len(moves)
+    assert plt.get_fignums() == figures_before, "the panel must not register figures with pyplot"
+    assert ("modality-aware", 8, 4) in panel.explorer._jaccard  # k1=8 caps k2=5 at 4 (the title says so)
+
+
+def test_cluster_explorer_panel_debounces_and_never_overlaps_drawings():
+    """Fast moves are drawn once, after the last; drawings requested from two threads at once are
+    serialised and coalesced, and the figure on display is that of the sliders' final values."""
+    panel = _panel(debounce=0.5)
+    first = panel.image.value
+    for value in (0.6, 0.7, 0.4, 0.6, 0.7):  # far faster than the debounce interval
+        panel.eps.value = value
+    assert panel.wait(30)
+    assert panel.renders < 1 + 5, "five quick moves were drawn one by one"  # (normally 2: first + last)
+    assert panel.shown["eps"] == 0.7
+    assert pixel_change(first, panel.image.value) > 0
+    assert_drawn(panel.image.value, "debounced figure")
+
+    active, overlaps = [0], []
+    render = panel.render
+
+    def counting_render(**values):
+        active[0] += 1
+        overlaps.append(active[0])
+        try:
+            return render(**values)
+        finally:
+            active[0] -= 1
+
+    panel.render = counting_render
+    panel.k1.value = 10  # schedules a debounced drawing while the threads below draw directly
+    threads = [threading.Thread(target=panel.refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert panel.wait(30)
+    assert max(overlaps) == 1, "two drawings ran at the same time"
+    assert panel.shown == panel.values() == {"k1": 10, "k2": 2, "eps": 0.7}
+    assert_drawn(panel.image.value, "figure after concurrent refreshes")
+    panel.close()
 
 
 def test_viz_package_keeps_the_lead_names():

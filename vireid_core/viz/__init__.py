@@ -8,6 +8,8 @@ from vireid_core.viz.base import (
     STAGE_COLOURS,
     apply_style,
     demo_figures,
+    detached_figure,
+    figure_png,
     plot_stage_results,
     plot_training_curves,
     save_figure,
@@ -24,18 +26,24 @@ from vireid_core.viz.clusters import (
 )
 from vireid_core.viz.evaluation import ablation_rows, plot_ablation, plot_cmc
 from vireid_core.viz.images import plot_modality_samples, plot_neighbour_strips, plot_retrieval_gallery
+from vireid_core.viz.text import dataset_summary, format_numbers, rounded
 from vireid_core.viz.training import LiveTrainingPlot, plot_live_training, plot_prototypes
-from vireid_core.viz.widgets import cluster_explorer_panel
+from vireid_core.viz.widgets import ClusterExplorerPanel, cluster_explorer_panel
 
 __all__ = [
     "MODALITY_COLOURS",
     "MODALITY_LABELS",
     "STAGE_COLOURS",
+    "ClusterExplorerPanel",
     "LiveTrainingPlot",
     "ablation_rows",
     "apply_style",
     "cluster_explorer_panel",
+    "dataset_summary",
     "demo_figures",
+    "detached_figure",
+    "figure_png",
+    "format_numbers",
     "plot_ablation",
     "plot_cluster_compositions",
     "plot_clustering_scores",
@@ -53,5 +61,6 @@ __all__ = [
     "plot_retrieval_gallery",
     "plot_stage_results",
     "plot_training_curves",
+    "rounded",
     "save_figure",
 ]

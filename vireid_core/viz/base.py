@@ -6,11 +6,14 @@ display it and :func:`save_figure` writes it to ``figures/``.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline", "nbagg", "widget",
                                             "ipympl", "module://ipympl.backend_nbagg"):
@@ -30,12 +33,30 @@ def apply_style() -> None:
                          "axes.titlesize": 11, "figure.titlesize": 12})
 
 
-def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path = "figures") -> Path:
+def save_figure(fig: Figure, name: str, figures_dir: str | Path = "figures") -> Path:
     """Save ``fig`` as ``figures_dir/name.png`` (tight bounding box); returns the path."""
     path = Path(figures_dir) / (name if name.endswith(".png") else f"{name}.png")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
     return path
+
+
+def detached_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure that pyplot does not know about, drawn by its own Agg canvas.
+
+    Neither ``plt.show``, the inline backend's end-of-cell flush nor any other pyplot redraw ever
+    touches it, so it can be rendered on any thread (see :func:`figure_png`). Uses constrained layout.
+    """
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = 100) -> bytes:
+    """``fig`` rendered once into PNG bytes (same size every call: no tight bounding box)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
 
 
 def plot_training_curves(history: Sequence[dict[str, Any]]) -> plt.Figure:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, plt, sns
+from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, detached_figure, plt, sns
 
 PAIR_PALETTE = {"same id, same modality": "#1b7837", "same id, cross modality": "#a6dba0",
                 "different id, same modality": "#762a83", "different id, cross modality": "#c2a5cf"}
@@ -18,28 +20,36 @@ def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log
     """Density of pair distances by pair kind (outlined histograms), one panel per measure.
 
     ``table`` is :func:`vireid_core.analysis.distance_table` output (columns distance, pair, measure).
-    ``log_density`` draws the density on a log axis (Jaccard distances pile up at 1). Each panel's
-    title also gives the share of same-person cross-modality pairs at distance ≥ 0.999. Returns the figure.
+    ``log_density`` draws the density on a log axis (Jaccard distances pile up at 1). Under each panel's
+    name, its title gives the share of same-person cross-modality pairs at distance ≥ 0.999 (wrapped, so
+    neighbouring titles never touch); one legend for all panels. Returns the figure.
     """
     apply_style()
     measures = list(dict.fromkeys(np.asarray(table["measure"]).tolist()))
-    fig, axes = plt.subplots(1, len(measures), figsize=(4.6 * len(measures), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.4 * len(measures) + 2.2, 3.9), squeeze=False,
+                             layout="constrained")
     for ax, measure in zip(axes[0], measures, strict=True):
         rows = np.asarray(table["measure"]) == measure
         data = {"distance": np.asarray(table["distance"])[rows], "pair": np.asarray(table["pair"])[rows]}
         sns.histplot(data=data, x="distance", hue="pair", ax=ax, element="step", fill=False, stat="density",
-                     common_norm=False, bins=40, palette=PAIR_PALETTE, legend=ax is axes[0, -1], linewidth=1.6)
+                     common_norm=False, bins=40, palette=PAIR_PALETTE, legend=False, linewidth=1.6)
         if log_density:
             ax.set_yscale("log")
         cross = data["pair"] == "same id, cross modality"
         far = float(np.mean(data["distance"][cross] >= 0.999)) if cross.any() else float("nan")
-        ax.set_title(f"{measure}\n(same person across modalities at d ≥ 0.999: {far:.0%})", fontsize=9)
-    legend = axes[0, -1].get_legend()
-    if legend is not None:
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=8, title=None)
+        note = textwrap.fill(f"{far:.0%} of same-person cross-modality pairs at d ≥ 0.999", width=34)
+        ax.set_title(f"{textwrap.fill(measure, width=34)}\n{note}", fontsize=9)
+    handles = [plt.Line2D([], [], color=colour, linewidth=1.6) for colour in PAIR_PALETTE.values()]
+    fig.legend(handles, list(PAIR_PALETTE), loc="outside right upper", fontsize=8, title="pair of images")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
+
+
+KNN_STYLES = ({"color": "#7f7f7f", "linestyle": ":", "marker": "o", "markersize": 10, "markerfacecolor": "none"},
+              {"color": "#1f77b4", "linestyle": "--", "marker": "s", "markersize": 7, "markerfacecolor": "none"},
+              {"color": "#d62728", "linestyle": "-", "marker": "^", "markersize": 5})
+"""Line styles of :func:`plot_knn_composition`, one per model: colour, dash pattern and marker all differ,
+and markers shrink from model to model so points that coincide stay visible inside one another."""
 
 
 def plot_knn_composition(compositions: dict[str, dict[str, Any]],
@@ -48,29 +58,31 @@ def plot_knn_composition(compositions: dict[str, dict[str, Any]],
     """Share of other-modality samples among the k nearest neighbours, against k.
 
     ``compositions`` maps a model name to :func:`vireid_core.association.knn_modality_composition`
-    output; one panel per query modality, dotted lines at chance. Returns the figure.
+    output; one panel per query modality, one line per model (its own colour, dash and marker, see
+    :data:`KNN_STYLES`), dotted grey lines at chance, one legend for the figure. Returns the figure.
     """
     apply_style()
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4), sharey=True)
-    styles = ["-", "--", "-.", ":"]
-    for ax, (m, name) in zip(axes, ((0, "visible"), (1, "infrared")), strict=True):
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.6), sharey=True, layout="constrained")
+    handles: dict[str, Any] = {}
+    for ax, name in zip(axes, ("visible", "infrared"), strict=True):
         chance = None
-        for (label, comp), style in zip(compositions.items(), styles * 4, strict=False):
+        for index, (label, comp) in enumerate(compositions.items()):
             if name not in comp:
                 continue
             ks = sorted(int(k) for k in comp[name])
-            ax.plot(ks, [comp[name][k] for k in ks], marker="o", linestyle=style, label=label,
-                    color=MODALITY_COLOURS[m])
+            (line,) = ax.plot(ks, [comp[name][k] for k in ks], label=label, linewidth=1.6,
+                              **KNN_STYLES[index % len(KNN_STYLES)])
+            handles.setdefault(label, line)
             chance = comp["chance"][name]
         if chance is not None:
-            ax.axhline(chance, color="grey", linestyle=":", label="chance (random neighbours)")
+            handles.setdefault("chance (random neighbours)",
+                               ax.axhline(chance, color="black", linestyle=(0, (1, 3)), linewidth=1.2))
         ax.set_xlabel("k (nearest neighbours)")
         ax.set_title(f"{name} queries")
-        ax.set_ylim(0, 1)
-        ax.legend(fontsize=8)
+        ax.set_ylim(-0.02, 1)
     axes[0].set_ylabel("other-modality share")
+    fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=8, title="model")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -119,14 +131,23 @@ def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray,
 
 
 def plot_cluster_compositions(labels_by_name: dict[str, np.ndarray], modality: np.ndarray, title: str,
-                              max_clusters: int = 40) -> plt.Figure:
+                              max_clusters: int = 40, *, detached: bool = False) -> Figure:
     """Per clustering, the largest clusters as stacked bars of visible and infrared members.
 
-    A cluster of one colour holds one modality only. Returns the figure.
+    A cluster of one colour holds one modality only. ``detached=True`` draws into a figure pyplot does
+    not know (:func:`~vireid_core.viz.base.detached_figure`, for the widget panel, which renders it to
+    PNG bytes itself) and leaves the global style alone. Returns the figure.
     """
-    apply_style()
     modality = np.asarray(modality)
-    fig, axes = plt.subplots(len(labels_by_name), 1, figsize=(10, 2.3 * len(labels_by_name)), squeeze=False)
+    size = (10, 2.3 * len(labels_by_name) + 0.4)
+    if detached:
+        fig = detached_figure(size)
+    else:
+        apply_style()
+        fig = plt.figure(figsize=size, layout="constrained")
+    axes = fig.subplots(len(labels_by_name), 1, squeeze=False)
+    n_bars = max(min(len(np.unique(np.asarray(lab)[np.asarray(lab) >= 0])), max_clusters)
+                 for lab in labels_by_name.values())
     for ax, (name, labels) in zip(axes[:, 0], labels_by_name.items(), strict=True):
         labels = np.asarray(labels)
         ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
@@ -140,11 +161,14 @@ def plot_cluster_compositions(labels_by_name: dict[str, np.ndarray], modality: n
         ax.set_title(f"{name}: {len(ids)} clusters, {mixed} of the {len(top)} largest hold both modalities, "
                      f"{np.mean(labels < 0):.0%} outliers", fontsize=9)
         ax.set_xticks([])
+        ax.set_xlim(-0.6, max(n_bars, 1) - 0.4)  # one bar width in every row
         ax.set_ylabel("members")
+        if not len(top):
+            ax.text(0.5, 0.5, "no clusters (every image is an outlier)", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=9, color="grey")
     axes[0, 0].legend(fontsize=8, loc="upper right")
     axes[-1, 0].set_xlabel(f"clusters, largest first (at most {max_clusters})")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
