@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from vireid_core.config import RunConfig
+from vireid_core.config import RunConfig, stable_digest
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import INFRARED, VISIBLE
 from vireid_core.data.transforms import cluster_transform, train_transform
@@ -28,12 +28,13 @@ from vireid_core.evaluation import evaluate, extract_features
 from vireid_core.evaluation.report import mean_metrics
 from vireid_core.learning import distributed as dist
 from vireid_core.learning.callbacks import Callback
-from vireid_core.learning.checkpoints import load_checkpoint, save_checkpoint
+from vireid_core.learning.checkpoints import load_checkpoint, load_model_weights, save_checkpoint
 from vireid_core.learning.loaders import Batch, BatchStream
 from vireid_core.learning.memories import HybridMemory, SplitPrototypeMemory
 from vireid_core.learning.pseudo_labels import EpochLabels, associate
 from vireid_core.learning.seeding import epoch_seed, seed_everything
 from vireid_core.learning.setup import build_configured_model, resolve_device
+from vireid_core.run_dir import check_checkpoint_config
 
 
 class TrainingDiverged(RuntimeError):
@@ -305,7 +306,8 @@ class Engine:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
                 "stage": self.stage, "next_epoch": self.next_epoch, "history": self.history,
-                "best": self.best, "config": self.config.to_dict()}
+                "best": self.best, "config": self.config.to_dict(),
+                "config_digest": stable_digest(self.config.to_dict())}
 
     def save(self) -> None:
         """Write ``last.pt`` atomically (rank 0 only)."""
@@ -319,7 +321,8 @@ class Engine:
         if path is None or not path.is_file():
             return False
         state = load_checkpoint(path, map_location=self.device)
-        self.model.load_state_dict(state["model"])
+        check_checkpoint_config(state, self.config, path)  # never continue another run's checkpoint
+        load_model_weights(self.model, state["model"], f"checkpoint {path}")
         self.stage, self.next_epoch = int(state["stage"]), int(state["next_epoch"])
         self._new_optimiser()
         self.optimizer.load_state_dict(state["optimizer"])
@@ -376,6 +379,12 @@ class Engine:
             if best.is_file():
                 self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
                 self._message(f"stage 2 starts from {best} (best on test, as the paper)")
+            else:
+                self._message(f"stage2_init=best, but there is no {best} (nothing was evaluated during stage 1: "
+                              "schedule.eval_every=0); stage 2 starts from the last stage-1 epoch instead")
+        elif self.config.schedule.stage2_init == "best":
+            self._message("stage2_init=best, but there is no run folder to keep a best stage-1 model in; "
+                          "stage 2 starts from the last stage-1 epoch instead")
         self.stage, self.next_epoch = stage, 0
         self._new_optimiser()  # fresh Adam + StepLR (method-spec §9)
         self.save()

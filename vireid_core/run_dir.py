@@ -1,0 +1,221 @@
+"""A training run folder: the names of its files, who may write it, and whether a resume fits it.
+
+A run folder holds ``config.json``, ``metrics.jsonl``, ``last.pt``, ``stage{n}_last.pt``,
+``best_stage{n}.pt``, ``results.json`` and, while a training writes it, ``run.lock``. The lock records
+the writer's pid, host and process start time; a second writer is refused, and a lock whose process
+has died (same host) is taken over. Temporary files of an atomic write that a kill interrupted
+(``.last.pt.<random>.tmp``) are removed when the next writer starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from vireid_core.config import RunConfig, stable_digest
+from vireid_core.config_checks import flatten
+from vireid_core.errors import UserError
+from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint
+from vireid_core.output_paths import check_output_folder
+
+LOCK_NAME = "run.lock"
+_RUN_FILE = r"config\.json|metrics\.jsonl|last\.pt|results\.json|stage\d+_last\.pt|best_stage\d+\.pt"
+_TEMPORARY = re.compile(rf"\.({_RUN_FILE})\.[A-Za-z0-9_]+\.tmp")
+
+
+def config_differences(stored: dict[str, Any], requested: dict[str, Any], limit: int = 5) -> str:
+    """``"key: run X, requested Y; ..."`` for the dotted keys whose values differ (at most ``limit``)."""
+    old, new = dict(flatten(stored)), dict(flatten(requested))
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k, "<absent>") != new.get(k, "<absent>"))
+    parts = [f"{k}: run {old.get(k, '<absent>')!r}, requested {new.get(k, '<absent>')!r}" for k in keys[:limit]]
+    return "; ".join(parts) + (f"; ... ({len(keys)} keys differ)" if len(keys) > limit else "")
+
+
+def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path) -> None:
+    """Refuse to resume ``path`` with ``config`` unless it was trained with exactly that config.
+
+    Compares the ``config_digest`` stored in the checkpoint (or, for older files, its stored config).
+    Raises :class:`~vireid_core.errors.UserError` naming the file and the differing keys.
+    """
+    requested = config.to_dict()
+    stored = state.get("config")
+    digest = state.get("config_digest")
+    if digest is None and not isinstance(stored, dict):
+        raise UserError(f"{path}: holds no training config; expected a last.pt written by 'vireid_core train'")
+    if digest == stable_digest(requested) or (digest is None and stored == requested):
+        return
+    detail = config_differences(stored, requested) if isinstance(stored, dict) else "digests differ"
+    raise UserError(f"--resume: {path} was trained with another config ({detail}); resume with the same preset "
+                    "and --set values, or use a new --out folder")
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` in clock ticks (Linux ``/proc``), None where unknown."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[-1].split()[19]
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    """True when process ``pid`` runs (and, if ``start`` is known, is the same process, not a reuse)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    now = _process_start(pid)
+    return start is None or now is None or now == start
+
+
+class RunDir:
+    """The files of one run folder (every name lives here) and the lock of its writer."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @property
+    def config(self) -> Path:
+        """``config.json``: the resolved config of the run."""
+        return self.path / "config.json"
+
+    @property
+    def metrics(self) -> Path:
+        """``metrics.jsonl``: one JSON line per finished epoch."""
+        return self.path / "metrics.jsonl"
+
+    @property
+    def last(self) -> Path:
+        """``last.pt``: the resumable checkpoint."""
+        return self.path / "last.pt"
+
+    @property
+    def results(self) -> Path:
+        """``results.json``: history and final evaluations."""
+        return self.path / "results.json"
+
+    @property
+    def lock_file(self) -> Path:
+        """``run.lock``: present while a training writes the folder."""
+        return self.path / LOCK_NAME
+
+    def stage_last(self, stage: int) -> Path:
+        """The model at the end of ``stage``."""
+        return self.path / f"stage{stage}_last.pt"
+
+    def best(self, stage: int) -> Path:
+        """The best-on-test model of ``stage`` (only when evaluating during training)."""
+        return self.path / f"best_stage{stage}.pt"
+
+    def check_writable(self) -> Path:
+        """Refuse an ``--out`` that is a file or not writable, before any work starts; returns the path."""
+        return check_output_folder(self.path, "the run folder (--out)")
+
+    # ------------------------------------------------------------------ the writer's lock
+    @contextlib.contextmanager
+    def owned(self, notify: Callable[[str], None] = lambda text: None, *, lock: bool = True) -> Iterator[RunDir]:
+        """Hold the run folder for writing (created if needed) for the ``with`` block.
+
+        Takes ``run.lock`` (unless ``lock`` is False: the non-zero ranks of a distributed run), removes
+        temporary files of interrupted writes, and releases the lock afterwards, also on errors.
+        Raises :class:`UserError` when another live process holds the lock.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not lock:
+            yield self
+            return
+        self._acquire(notify)
+        try:
+            for path in self.clean_temporaries():
+                notify(f"removed {path.name}, left by an interrupted write")
+            yield self
+        finally:
+            self._release()
+
+    def _lock_record(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "host": socket.gethostname(), "process_start": _process_start(os.getpid()),
+                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+    def _acquire(self, notify: Callable[[str], None]) -> None:
+        for _ in range(3):
+            try:
+                fd = os.open(self.lock_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            except FileExistsError:
+                stale = self._stale_holder()
+                self.lock_file.unlink(missing_ok=True)
+                notify(f"took over {self.lock_file}: {stale}")
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump(self._lock_record(), handle)
+            return
+        raise UserError(f"{self.lock_file}: could not take the run folder's lock; another process keeps "
+                        "creating it")
+
+    def _stale_holder(self) -> str:
+        """Why the existing lock may be taken over; raises ``UserError`` when its holder may still run."""
+        try:
+            holder = json.loads(self.lock_file.read_text())
+            pid, host = int(holder["pid"]), str(holder["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            age = time.time() - self.lock_file.stat().st_mtime if self.lock_file.exists() else 1e9
+            if age > 10:
+                return "its content was unreadable"
+            raise UserError(f"{self.path}: another training is starting to write this run folder ({self.lock_file} "
+                            "was just created); wait for it or choose another --out folder") from None
+        if host != socket.gethostname():
+            raise UserError(f"{self.path}: the run folder is being written by pid {pid} on host {host} (since "
+                            f"{holder.get('since')}); if no training runs there any more, delete {self.lock_file}")
+        if pid == os.getpid() or _alive(pid, holder.get("process_start")):
+            raise UserError(f"{self.path}: the run folder is being written by another training (pid {pid}, since "
+                            f"{holder.get('since')}); wait for it to finish or choose another --out folder")
+        return f"the process that held it (pid {pid}) is no longer running"
+
+    def _release(self) -> None:
+        try:
+            holder = json.loads(self.lock_file.read_text())
+        except (OSError, ValueError):
+            return
+        if holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+            self.lock_file.unlink(missing_ok=True)
+
+    def clean_temporaries(self) -> list[Path]:
+        """Delete the temporary files interrupted atomic writes of run files left; returns their paths."""
+        removed = [p for p in sorted(self.path.iterdir()) if _TEMPORARY.fullmatch(p.name) and p.is_file()]
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
+
+    # ------------------------------------------------------------------ starting and resuming
+    def check_start(self, config: RunConfig, resume: bool) -> None:
+        """Refuse a start that would mix two runs in this folder.
+
+        Without ``resume`` a folder holding ``last.pt`` is refused. With ``resume`` the requested config
+        must equal ``config.json`` (when present) and the config ``last.pt`` was trained with (always,
+        so a deleted ``config.json`` or a copied ``last.pt`` cannot slip through).
+        """
+        if not resume:
+            if self.last.exists():
+                raise UserError(f"{self.path} already holds a run (last.pt); pass --resume to continue it or "
+                                "choose a new --out folder")
+            return
+        if self.config.is_file():
+            saved = RunConfig.from_json(self.config)
+            if saved.to_dict() != config.to_dict():
+                raise UserError(f"--resume: {self.config} differs from the requested config "
+                                f"({config_differences(saved.to_dict(), config.to_dict())}); resume with the same "
+                                "preset and --set values, or use a new --out folder")
+        if self.last.is_file():
+            check_checkpoint_config(load_checkpoint(self.last), config, self.last)
+
+    def write_config(self, config: RunConfig) -> None:
+        """Write ``config.json`` (atomically)."""
+        atomic_write_text(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
