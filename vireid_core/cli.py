@@ -1,7 +1,8 @@
 """``python -m vireid_core <command>``: synth, train, evaluate, demo, ablation.
 
 Argument parsing lives here only; each command builds one config object and calls the package.
-Errors the user can fix (bad paths, bad values) print one ``error:`` line and exit with status 2.
+Errors the user can fix (bad paths, files and values, unwritable outputs, a full disk) print one
+``error:`` line and exit with status 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from vireid_core.errors import UserError, one_line
 
 DESCRIPTION = """vireid — unsupervised visible-infrared person re-identification (BMIL).
 
@@ -27,8 +30,8 @@ def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
     overrides = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value (e.g. cluster.eps_global=0.5), got {pair!r}")
+        if not sep or not key.strip():
+            raise UserError(f"--set expects key=value (e.g. cluster.eps_global=0.5), got {pair!r}")
         overrides[key.strip()] = value.strip()
     return overrides
 
@@ -81,8 +84,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shots", type=int, choices=(1, 10), default=1)
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--trial", type=int, default=1, help="RegDB split 1..10")
-    p.add_argument("--selection", default="last epoch",
-                   help="how this checkpoint was chosen (printed with the results)")
+    p.add_argument("--selection", default=None,
+                   help="how this checkpoint was chosen (printed with the results; default: read from the "
+                        "checkpoint, e.g. 'last epoch (last.pt, stage 2, epoch 5)')")
     p.add_argument("--json", default=None, help="write the report here (default: next to the checkpoint)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -124,32 +128,58 @@ def _add_ablation(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every command."""
+    """The argument parser with every command (``--debug`` is accepted before or after the command)."""
     parser = argparse.ArgumentParser(prog="python -m vireid_core", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="{synth,train,evaluate,demo,ablation}")
     sub.required = True
     for add in (_add_synth, _add_train, _add_evaluate, _add_demo, _add_ablation):
         add(sub)
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the full traceback of an error")
     return parser
 
 
+def error_line(err: BaseException) -> str | None:
+    """The one-line message for an error the user can act on, or None for a bug (shown as a traceback)."""
+    from vireid_core.learning.engine import TrainingDiverged
+
+    if isinstance(err, KeyError):
+        return one_line(err.args[0] if err.args else err)
+    if isinstance(err, OSError) and not isinstance(err, UserError):
+        where = f"{err.filename}: " if err.filename and str(err.filename) not in str(err.strerror) else ""
+        return one_line(f"{where}{err.strerror}" if err.strerror else err)
+    if isinstance(err, (ValueError, TrainingDiverged)):
+        return one_line(err)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the process exit status (0 ok, 2 user error)."""
+    """Run one command; returns the process exit status (0 ok, 2 user error, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     from vireid_core import commands
 
     handler = getattr(commands, f"run_{args.command}")
     try:
         return int(handler(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        message = error_line(err)
+        if args.debug or message is None:
+            raise
         print(f"error: {message}", file=sys.stderr)
         return 2
 
 
 def print_json(data: object, path: str | Path | None) -> None:
-    """Write ``data`` as indented JSON to ``path`` (if given)."""
+    """Write ``data`` as indented JSON to ``path`` (if given), atomically."""
+    from vireid_core.learning.checkpoints import atomic_write_text
+
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(data, indent=2) + "\n")
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")

@@ -9,18 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from vireid_core.cli import _parse_sets, print_json
+from vireid_core.errors import UserError
+from vireid_core.output_paths import check_output_file, check_output_folder
 
 
 def run_synth(args: argparse.Namespace) -> int:
     """``synth``: write SynthVI (target or source set) in the SYSU-MM01 or RegDB layout."""
     from vireid_core.data.synthvi import SynthVIConfig, contact_sheet, write_dataset, write_source_set
 
+    check_output_folder(args.out, "the SynthVI output folder (--out)")
+    if args.contact_sheet:
+        check_output_file(args.contact_sheet, "the contact sheet PNG (--contact-sheet)")
     changes: dict[str, Any] = {"seed": args.seed, "height": args.height, "width": args.width}
     if args.ir_lum_mix is not None:
         changes["ir_lum_mix"] = args.ir_lum_mix
     if args.identities is not None:
         if args.identities < 2:
-            raise ValueError(f"--identities must be at least 2, got {args.identities}")
+            raise UserError(f"--identities must be at least 2, got {args.identities}")
         if args.layout == "regdb":
             changes["regdb_n_ids"] = args.identities
         elif args.source:
@@ -48,7 +53,10 @@ def _config_from_args(preset: str, sets: list[str], data_root: str = "", seed: i
 
     overrides: dict[str, Any] = _parse_sets(sets)
     if data_root:
-        overrides.setdefault("data.root", data_root)
+        given = overrides.setdefault("data.root", data_root)
+        if given != data_root:
+            raise UserError(f"--data-root {data_root!r} and --set data.root={given!r} name different folders; "
+                            "give the dataset folder once")
     if seed is not None:
         overrides["seed"] = seed
     return get_preset(preset, overrides)
@@ -58,10 +66,12 @@ def run_train(args: argparse.Namespace) -> int:
     """``train``: one training run into ``--out``; prints the final table."""
     from vireid_core.learning.callbacks import PrintLog
     from vireid_core.learning.distributed import init_from_environment, is_main
+    from vireid_core.run_dir import RunDir
     from vireid_core.workflow import results_table, train_run
 
-    init_from_environment()
     config = _config_from_args(args.preset, args.set, args.data_root)
+    RunDir(args.out).check_writable()
+    init_from_environment()
     result = train_run(config, args.out, resume=args.resume, callbacks=[PrintLog()],
                        progress=not args.no_progress)
     if is_main():
@@ -70,27 +80,52 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_checkpoint(path: str | Path, state: dict[str, Any]) -> str:
+    """Which model a checkpoint holds, for report labels, e.g. ``"last epoch (last.pt, stage 2, epoch 5)"``."""
+    name = Path(path).name
+    stage = state.get("stage")
+    if "next_epoch" in state:  # last.pt: the model after the last finished epoch
+        done = int(state["next_epoch"])
+        if done:
+            return f"last epoch ({name}, stage {stage}, epoch {done - 1})"
+        if stage and int(stage) > 1:
+            return f"last epoch ({name}, end of stage {int(stage) - 1})"
+        return f"starting weights, never trained ({name})"
+    if state.get("selection"):
+        return f"{state['selection']} ({name}, stage {stage}, epoch {state.get('epoch')})"
+    if "model" in state:
+        return f"weights of {name}"
+    return f"official BMIL weights ({name})"
+
+
 def load_model_for_evaluation(checkpoint: str | Path):
     """Build the model a checkpoint was trained with and load its weights.
 
     Accepts vireid checkpoints (``model`` + ``config`` keys) and official BMIL checkpoints
-    (``state_dict`` with ``module.``-prefixed AGW keys). Returns ``(model, height, width)``.
+    (``state_dict`` with ``module.``-prefixed AGW keys). Returns ``(model, height, width, label)``,
+    ``label`` saying which model the file holds (:func:`describe_checkpoint`).
     """
     from vireid_core.config import RunConfig
-    from vireid_core.learning.checkpoints import load_checkpoint
+    from vireid_core.learning.checkpoints import load_checkpoint, load_model_weights
     from vireid_core.learning.setup import build_configured_model
     from vireid_core.model import build_model, load_official_checkpoint
 
     state = load_checkpoint(checkpoint)
+    label = describe_checkpoint(checkpoint, state)
     if "model" in state and isinstance(state.get("config"), dict):
-        config = RunConfig.from_dict(state["config"])
+        try:
+            config = RunConfig.from_dict(state["config"])
+        except ValueError as err:
+            raise UserError(f"checkpoint {checkpoint}: its stored config is not valid ({err})") from err
         config.model.pretrained = None
         model = build_configured_model(config)
-        model.load_state_dict(state["model"])
-        return model, config.data.height, config.data.width
+        m = config.model
+        load_model_weights(model, state["model"], f"checkpoint {checkpoint} (its stored config describes "
+                                                  f"{m.arch}, width {m.width_multiplier})")
+        return model, config.data.height, config.data.width, label
     model = build_model("agw_resnet50", pretrained=None)
     load_official_checkpoint(model, checkpoint)
-    return model, 288, 144
+    return model, 288, 144, label
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -98,26 +133,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vireid_core.data import load_dataset
     from vireid_core.evaluation import evaluate
 
-    model, height, width = load_model_for_evaluation(args.checkpoint)
     name = args.dataset
     if name == "synthvi":
         if not args.data_root:
-            raise ValueError("--dataset synthvi needs --data-root: the SynthVI folder the model was trained on "
-                             "(SYSU-MM01 layout, e.g. data_cache/synthvi-sysu-<hash>)")
+            raise UserError("--dataset synthvi needs --data-root: the SynthVI folder the model was trained on "
+                            "(SYSU-MM01 layout, e.g. data_cache/synthvi-sysu-<hash>)")
         name = "sysu"  # SynthVI is written in the official SYSU-MM01 layout
     if not args.data_root:
-        raise ValueError(f"--data-root is required: the folder of the {name!r} dataset")
+        raise UserError(f"--data-root is required: the folder of the {name!r} dataset")
+    if args.trials < 1:
+        raise UserError(f"--trials must be at least 1, got {args.trials}")
+    out = args.json or str(Path(args.checkpoint).with_suffix("")) + f"_eval_{name}.json"
+    check_output_file(out, "the report file (--json)")  # before the work, so no report is lost
+    model, height, width, label = load_model_for_evaluation(args.checkpoint)
+    selection = args.selection or label
     dataset = load_dataset(name, args.data_root, **({"trial": args.trial} if name == "regdb" else {}))
     if dataset.protocol == "sysu":
         kwargs: dict[str, Any] = {"mode": [args.mode] if args.mode else ["all", "indoor"], "shots": args.shots}
     else:
         kwargs = {"direction": args.mode} if args.mode else {}
     report = evaluate(model, dataset, trials=range(args.trials), height=height, width=width,
-                      checkpoint_selection=args.selection, progress=not args.no_progress, **kwargs)
+                      checkpoint_selection=selection, progress=not args.no_progress, **kwargs)
     print(report.table())
     reports = report.to_dict()
-    out = args.json or str(Path(args.checkpoint).with_suffix("")) + f"_eval_{name}.json"
-    print_json({"checkpoint": str(args.checkpoint), "selection": args.selection, "reports": reports}, out)
+    print_json({"checkpoint": str(args.checkpoint), "selection": selection, "reports": reports}, out)
     print(f"report written to {out}")
     return 0
 
@@ -135,6 +174,8 @@ def run_demo(args: argparse.Namespace) -> int:
         from vireid_core.analysis.runs import run_dir_for
 
         out = run_dir_for(config, "data_cache")  # the run the notebooks load (trained once, shared)
+    check_output_folder(out, "the run folder (--out)")
+    check_output_folder(args.figures, "the figures folder (--figures)")
     resume = (out / "last.pt").is_file()
     if resume:
         print(f"{out} holds an earlier demo run; continuing it (delete the folder to start over)")
@@ -156,6 +197,7 @@ def run_ablation(args: argparse.Namespace) -> int:
     from vireid_core.ablation import run_ablation as run
 
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    check_output_folder(args.out, "the ablation folder (--out)")
     summary = run(args.preset, names, args.seeds, Path(args.out), overrides=_parse_sets(args.set),
                   progress=not args.no_progress)
     print(summary["table"])
