@@ -16,12 +16,16 @@ Without an initialised process group every function here is the single-process i
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
 import torch.distributed as tdist
+
+from vireid_core.errors import UserError
 
 T = TypeVar("T")
 
@@ -51,15 +55,64 @@ def is_main() -> bool:
     return rank() == 0
 
 
-def init_from_environment() -> bool:
-    """Initialise the default process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1).
+JOIN_TIMEOUT_VARIABLE = "VIREID_JOIN_TIMEOUT"  # seconds to wait for the other processes (default 300)
 
-    Uses NCCL when CUDA is available, else gloo. Returns True when a group was initialised.
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _environment_int(name: str, default: int | None = None) -> int:
+    text = os.environ.get(name)
+    if text is None and default is not None:
+        return default
+    try:
+        return int(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise UserError(f"environment variable {name}={text!r}: expected an integer (set by torchrun); "
+                        "unset RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT to train in one process") from None
+
+
+def _join(world: int, notify: Callable[[str], None]) -> tdist.Store:
+    """Rendezvous of a process group started by hand (not by torchrun), with a time limit and a warning."""
+    rank_, address = _environment_int("RANK"), os.environ.get("MASTER_ADDR")
+    if not address:
+        raise UserError(f"environment variable WORLD_SIZE={world} asks for {world} processes but MASTER_ADDR is not "
+                        "set; launch with torchrun, or unset WORLD_SIZE and RANK to train in one process")
+    port = _environment_int("MASTER_PORT")
+    seconds = float(os.environ.get(JOIN_TIMEOUT_VARIABLE, "300"))
+    notify(f"distributed: RANK={rank_} WORLD_SIZE={world} MASTER_ADDR={address} MASTER_PORT={port} are set; waiting "
+           f"up to {seconds:.0f} s ({JOIN_TIMEOUT_VARIABLE}) for all {world} processes to join. Not launched with "
+           "torchrun on purpose? Unset RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT to train in one process.")
+    try:
+        store = tdist.TCPStore(address, port, world, rank_ == 0, timeout=timedelta(seconds=seconds),
+                               wait_for_workers=True)
+    except RuntimeError as err:
+        raise UserError(f"distributed: the {world} processes that RANK/WORLD_SIZE/MASTER_ADDR={address}:{port} ask "
+                        f"for did not all join within {seconds:.0f} s ({' '.join(str(err).split())}); launch them "
+                        "with torchrun, or unset those variables to train in one process") from err
+    store.set_timeout(timedelta(minutes=30))  # later waits (clustering on rank 0) may be long
+    return store
+
+
+def init_from_environment(notify: Callable[[str], None] = _stderr) -> bool:
+    """Initialise the default process group when ``WORLD_SIZE`` > 1 (``torchrun`` or a manual launch).
+
+    Uses NCCL when CUDA is available, else gloo. Under torchrun its agent holds the rendezvous; a
+    manual launch (the variables set by hand, or left over from an earlier session) first prints a
+    line through ``notify`` and waits at most ``VIREID_JOIN_TIMEOUT`` seconds (default 300) for the
+    other processes, then raises :class:`~vireid_core.errors.UserError`. Returns True when a group
+    was initialised.
     """
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or is_distributed():
+    world = _environment_int("WORLD_SIZE", 1)
+    if world <= 1 or is_distributed():
         return False
     backend = "nccl" if torch.cuda.is_available() else "gloo"
-    tdist.init_process_group(backend=backend)
+    if os.environ.get("TORCHELASTIC_RUN_ID"):
+        tdist.init_process_group(backend=backend)
+    else:
+        store = _join(world, notify)
+        tdist.init_process_group(backend=backend, store=store, rank=_environment_int("RANK"), world_size=world)
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank())
     return True
