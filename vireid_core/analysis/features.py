@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vireid_core.analysis.notebook_parameters import whole_number
 from vireid_core.data.records import Sample
 
 
@@ -19,8 +20,7 @@ def identity_subset(samples: Sequence[Sample], n_ids: int, seed: int = 0, *,
     With ``max_per_modality`` each chosen identity keeps at most that many images per modality (the
     first ones in list order). All identities are kept when ``n_ids`` exceeds their number.
     """
-    if n_ids < 1:
-        raise ValueError(f"n_ids must be >= 1, got {n_ids}")
+    n_ids = whole_number("n_ids", n_ids, minimum=1)
     pids = np.array([s.pid for s in samples])
     mods = np.array([s.modality for s in samples])
     unique = np.unique(pids)

@@ -19,7 +19,7 @@ import torch
 
 from vireid_core.config import RunConfig, get_preset, set_value, stable_digest
 from vireid_core.data.dataset import ReIDDataset
-from vireid_core.learning.checkpoints import atomic_write_text, model_state_from_checkpoint
+from vireid_core.learning.checkpoints import atomic_write_text, load_model_weights, model_state_from_checkpoint
 
 
 def config_digest(config: RunConfig) -> str:
@@ -40,11 +40,8 @@ def load_model(config: RunConfig, checkpoint: str | Path) -> torch.nn.Module:
 
     model = build_configured_model(config)
     state, _ = model_state_from_checkpoint(checkpoint)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise ValueError(f"checkpoint {checkpoint} does not fit the model of preset {config.preset!r} "
-                         f"({config.model.arch}, width {config.model.width_multiplier}): {err}") from err
+    load_model_weights(model, state, f"checkpoint {checkpoint} (for preset {config.preset!r}: "
+                                     f"{config.model.arch}, width {config.model.width_multiplier})")
     return model.eval()
 
 
