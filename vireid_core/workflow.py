@@ -121,6 +121,15 @@ def source_samples(root: str | Path) -> list[Sample]:
     return samples
 
 
+def pretrained_cache_path(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
+    """Where the source-pretrained start of ``config`` is cached: keyed by the model, pretraining and
+    source-set settings and the seed."""
+    settings = config.to_dict()
+    key = stable_digest({"model": settings["model"], "pretrain": settings["pretrain"],
+                         "source": synthvi_config(config).to_dict(), "seed": config.seed})
+    return Path(cache_dir) / f"pretrained-{key}.pt"
+
+
 def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
                   progress: bool = True) -> torch.nn.Module:
     """The starting model: built from the config, then (if enabled) pretrained on the SynthVI source set.
@@ -135,10 +144,7 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     from vireid_core.learning.pretrain import pretrain_on_source
 
     source_cfg = synthvi_config(config)
-    settings = config.to_dict()
-    key = stable_digest({"model": settings["model"], "pretrain": settings["pretrain"],
-                   "source": source_cfg.to_dict(), "seed": config.seed})
-    cached = Path(cache_dir) / f"pretrained-{key}.pt"
+    cached = pretrained_cache_path(config, cache_dir)
     if cached.is_file():
         return load_model_weights(model, load_checkpoint(cached)["model"], f"cached pretrained weights {cached}")
     source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{stable_digest(source_cfg.to_dict())}",
