@@ -118,7 +118,9 @@ class RunConfig:
     preset: str = "custom"
     seed: int = 1
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # mixed precision on CUDA only
+    amp: bool = True  # float16 autocast on CUDA (with precision "auto")
+    precision: str = "auto"  # auto | fp32 | bf16: auto = bf16 on CPUs with bf16 units (learning/precision.py)
+    channels_last: bool = True  # NHWC convolutions (faster with oneDNN on CPU; same values)
     threads: int = 0  # torch CPU threads; 0 = leave torch's default
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)

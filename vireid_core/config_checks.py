@@ -69,6 +69,7 @@ def annotation_of(target: Any, name: str) -> str:
 
 
 _CHOICES = {
+    "precision": ("auto", "fp32", "bf16"),
     "model.arch": ("agw_resnet50", "resnet18_small", "effnet_lite0"),
     "cluster.global_association": ("modality_aware", "plain", "none"),
     "schedule.stage2_init": ("last", "best"),

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from vireid_core.compute import plan_for_config
 from vireid_core.config import RunConfig, stable_digest
 from vireid_core.data import load_dataset
 from vireid_core.data.dataset import ReIDDataset
@@ -153,7 +154,8 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     p = config.pretrain
     stats = pretrain_on_source(model, samples, iterations=p.iterations, batch_size=p.batch_size, lr=p.lr,
                                height=config.data.height, width=config.data.width, seed=config.seed,
-                               device=resolve_device(config.device), progress=progress)
+                               device=resolve_device(config.device), progress=progress,
+                               plan=plan_for_config(config, resolve_device(config.device)))
     model.cpu()
     save_checkpoint(cached, {"model": model.state_dict(), "pretrain_stats": stats})
     return model
@@ -187,7 +189,8 @@ def evaluate_modes(model: torch.nn.Module, dataset: ReIDDataset, config: RunConf
     model.to(device).eval()
     kwargs: dict[str, Any] = {"mode": ["all", "indoor"]} if dataset.protocol == "sysu" else {}
     report = evaluate(model, dataset, trials=range(trials), height=config.data.height, width=config.data.width,
-                      device=device, progress=progress, checkpoint_selection=selection, **kwargs)
+                      device=device, progress=progress, checkpoint_selection=selection,
+                      plan=plan_for_config(config, device), **kwargs)
     return mean_metrics(report)
 
 

@@ -44,11 +44,11 @@ def clustering_features(model: torch.nn.Module, samples: Sequence[Sample], heigh
                         progress: bool = False) -> np.ndarray:
     """What the engine clusters (method-spec §3.2): flip-averaged eval-mode features of ``samples``,
     not re-normalised; float32 [N, D]."""
-    from vireid_core.data.transforms import cluster_transform
+    from vireid_core.data.tensor_transforms import cluster_pipeline
     from vireid_core.evaluation import extract_features
 
     model.eval()
-    return extract_features(model, list(samples), cluster_transform(height, width), renormalise=False,
+    return extract_features(model, list(samples), cluster_pipeline(height, width), renormalise=False,
                             progress=progress)
 
 

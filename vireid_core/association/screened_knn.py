@@ -24,16 +24,14 @@ blocked float32 search already has against a single full GEMM.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numba
 import numpy as np
 
 from vireid_core.association.knn import _update_rows, blocked_grouped_topk
+from vireid_core.compute import cpu_has_bf16_matrix_units  # noqa: F401  (re-exported for graph.py)
 
 BF16_UNIT_ROUNDOFF = 2.0 ** -9  # bfloat16 has an 8-bit significand (7 stored bits + 1 implicit)
 FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
-_HAS_BF16_UNITS: bool | None = None
 
 
 def screening_error_bound(dim: int, safety: float = 1.25) -> float:
@@ -47,22 +45,6 @@ def screening_error_bound(dim: int, safety: float = 1.25) -> float:
     u, v = BF16_UNIT_ROUNDOFF, FLOAT32_UNIT_ROUNDOFF
     gamma = dim * v / (1 - dim * v)
     return safety * ((2 * u + u * u) * (1 + u) + u + 2 * gamma * (1 + u))
-
-
-def cpu_has_bf16_matrix_units() -> bool:
-    """True when /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (Linux); False elsewhere or if unreadable.
-
-    Where this is False a bfloat16 GEMM is emulated and no faster than float32, so "auto" does not
-    screen. Cached per process.
-    """
-    global _HAS_BF16_UNITS
-    if _HAS_BF16_UNITS is None:
-        try:
-            flags = Path("/proc/cpuinfo").read_text().split()
-        except OSError:
-            flags = []
-        _HAS_BF16_UNITS = "avx512_bf16" in flags or "amx_bf16" in flags
-    return _HAS_BF16_UNITS
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)

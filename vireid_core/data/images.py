@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from vireid_core.data.records import Sample
+from vireid_core.data.tensor_transforms import ResizeSpec, TensorPipeline, resized_uint8
 from vireid_core.errors import UserError
 
 ViewTransform = Callable[[Image.Image], torch.Tensor]
@@ -38,13 +39,20 @@ class ImageListDataset(Dataset):
 
     Item i is `(views, target, i)`: views FloatTensor[V, 3, H, W] with V = len(transforms) (all
     transforms must give the same shape), target = int(targets[i]) or -1 when `targets` is None.
-    With `cache_images=True` the decoded PIL images are kept in memory after the first read (per
-    worker process: each DataLoader worker fills its own cache, so use it for small sets).
-    A single callable is accepted in place of a one-element sequence.
+    A :class:`~vireid_core.data.tensor_transforms.TensorPipeline` transform is fed the image resized
+    once to its size as uint8 [3, H, W], so only its tensor steps run per item; any other transform
+    gets the decoded PIL image. A single callable is accepted in place of a one-element sequence.
+
+    Caching: with `cache_images=True` decoded images (PIL for PIL transforms, uint8 tensors for
+    tensor pipelines) are kept in memory after the first read. `shared_cache` is a dict to keep them
+    in instead, shared by several datasets over the same files (the engine's loaders and its feature
+    extraction); keys are the path (PIL images) or (path, height, width, filter) (uint8 tensors).
+    Either cache is per process: each DataLoader worker fills its own, so use them for small sets.
     """
 
     def __init__(self, samples: Sequence[Sample], transforms: Sequence[ViewTransform] | ViewTransform,
-                 targets: np.ndarray | None = None, cache_images: bool = False) -> None:
+                 targets: np.ndarray | None = None, cache_images: bool = False,
+                 shared_cache: dict | None = None) -> None:
         self.samples = list(samples)
         if callable(transforms):
             transforms = [transforms]
@@ -63,26 +71,43 @@ class ImageListDataset(Dataset):
             if not np.issubdtype(targets.dtype, np.integer):
                 raise ValueError(f"ImageListDataset: targets must be integers, got dtype {targets.dtype}")
         self.targets = targets
-        self.cache_images = cache_images
-        self._cache: dict[int, Image.Image] = {}
+        self.cache_images = cache_images or shared_cache is not None
+        self._cache: dict = shared_cache if shared_cache is not None else {}
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def image(self, index: int) -> Image.Image:
         """Returns the decoded RGB PIL image of sample `index` (from the cache if enabled)."""
-        if self.cache_images:
-            cached = self._cache.get(index)
-            if cached is None:
-                cached = open_rgb(self.samples[index].path)
-                self._cache[index] = cached
-            return cached
-        return open_rgb(self.samples[index].path)
+        path = self.samples[index].path
+        if not self.cache_images:
+            return open_rgb(path)
+        cached = self._cache.get(path)
+        if cached is None:
+            cached = open_rgb(path)
+            self._cache[path] = cached
+        return cached
+
+    def resized(self, index: int, spec: ResizeSpec) -> torch.Tensor:
+        """The image of sample `index` resized as `spec` says: uint8 [3, H, W] (cached if enabled)."""
+        path = self.samples[index].path
+        if not self.cache_images:
+            return resized_uint8(open_rgb(path), spec)
+        key = (path, *spec)
+        cached = self._cache.get(key)
+        if cached is None:  # decoded without keeping the PIL image: only the uint8 copy is cached
+            cached = resized_uint8(open_rgb(path), spec)
+            self._cache[key] = cached
+        return cached
+
+    def _view(self, index: int, transform: ViewTransform) -> torch.Tensor:
+        if isinstance(transform, TensorPipeline):
+            return transform.from_uint8(self.resized(index, transform.resize))
+        return transform(self.image(index))
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
         index = int(index)
-        image = self.image(index)
-        views = [transform(image) for transform in self.transforms]
+        views = [self._view(index, transform) for transform in self.transforms]
         shapes = {tuple(view.shape) for view in views}
         if len(shapes) != 1:
             raise ValueError(f"ImageListDataset: transforms gave differently shaped views {sorted(shapes)} "

@@ -15,7 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from vireid_core.compute import ComputePlan
 from vireid_core.data.records import MODALITY_NAMES, Sample
+from vireid_core.data.tensor_transforms import test_pipeline
 from vireid_core.evaluation.extract import extract_features
 from vireid_core.evaluation.metrics import rank_metrics
 from vireid_core.evaluation.protocols import DEFAULT_SYSU_TRIALS, SettingPlan, plan_protocol
@@ -127,7 +129,7 @@ def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
              direction: str | Iterable[str] | None = None, height: int = 288, width: int = 144,
              batch_size: int = 128, device: str | torch.device | None = None,
              checkpoint_selection: str = "last epoch", progress: bool = True, num_workers: int = 0,
-             max_rank: int = 20) -> EvaluationReport:
+             max_rank: int = 20, plan: ComputePlan | None = None) -> EvaluationReport:
     """Evaluate `model` on the test protocol of `dataset`.
 
     Args:
@@ -140,20 +142,19 @@ def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
             split (one model per split; pool splits with `merge_reports`).
         direction: RegDB "visible_to_thermal"/"thermal_to_visible" (default both); LLCM "ir_to_vis",
             "vis_to_ir" (DEEN-compatible, as published) or "vis_to_ir_natural" (default: the first two).
-        height, width: test image size (pixels) for `test_transform`.
+        height, width: test image size (pixels) for `test_pipeline` (equal to `test_transform`).
         batch_size, device, num_workers, progress: feature extraction settings.
         checkpoint_selection: how the checkpoint was chosen ("last epoch", "best Rank-1 on test", ...).
         max_rank: CMC length.
+        plan: autocast dtype and memory format of the extraction (None = the device's "auto" plan).
 
     Returns:
         EvaluationReport with one setting per mode/direction, per-trial results and their means.
     """
-    from vireid_core.data.transforms import test_transform
-
     protocol, plans = _plan(dataset, protocol, mode, shots, trials, direction)
     query, candidates = _dataset_lists(dataset)
     lists = {"query": query, "candidates": candidates}
-    transform = test_transform(height, width)
+    transform = test_pipeline(height, width)
     features: dict[str, np.ndarray] = {}
     for side, samples in lists.items():
         used = [r.query_index for p in plans for r in p.trials if r.query_side == side]
@@ -164,7 +165,7 @@ def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
             continue
         extracted = extract_features(model, [samples[i] for i in needed], transform, batch_size=batch_size,
                                      device=device, flip=True, renormalise=True, num_workers=num_workers,
-                                     progress=progress,
+                                     progress=progress, plan=plan,
                                      description=f"{protocol} {MODALITY_NAMES[samples[0].modality]} images")
         full = np.full((len(samples), extracted.shape[1]), np.nan, dtype=np.float32)
         full[needed] = extracted

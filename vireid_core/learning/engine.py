@@ -9,7 +9,6 @@ uninterrupted run on CPU.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
 from collections.abc import Sequence
@@ -20,10 +19,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from vireid_core.compute import plan_for_config
 from vireid_core.config import RunConfig, stable_digest
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import INFRARED, VISIBLE
-from vireid_core.data.transforms import cluster_transform, train_transform
+from vireid_core.data.tensor_transforms import cluster_pipeline
+from vireid_core.data.transforms import train_transform
 from vireid_core.evaluation import evaluate, extract_features
 from vireid_core.evaluation.report import mean_metrics
 from vireid_core.learning import distributed as dist
@@ -67,6 +68,9 @@ class Engine:
         seed_everything(config.seed)
         self.model = model if model is not None else build_configured_model(config)
         self.model.to(self.device)
+        # Autocast dtype and memory format (bf16 on CPUs with bf16 units, fp16 AMP on CUDA, else fp32).
+        self.plan = plan_for_config(config, self.device)
+        self.plan.prepare_model(self.model)
         self.train_samples = list(dataset.train)
         self.modality = np.array([s.modality for s in self.train_samples], dtype=np.int64)
         # Ground truth, for diagnostics only: never passed to association or losses.
@@ -74,7 +78,8 @@ class Engine:
         for m, name in ((VISIBLE, "visible"), (INFRARED, "infrared")):
             if not (self.modality == m).any():
                 raise ValueError(f"dataset {dataset.name!r} has no {name} training images")
-        self.use_amp = config.amp and self.device.type == "cuda"
+        # Loss scaling is for float16 only; bfloat16 has float32's range.
+        self.use_amp = self.plan.autocast_dtype == torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.image_cache: dict | None = {} if config.data.cache_images else None
         self.history: list[dict[str, Any]] = []
@@ -111,12 +116,13 @@ class Engine:
     def extract_cluster_features(self) -> np.ndarray:
         """Clustering features of every training image (method-spec §3.2): float32[N, D]."""
         c = self.config.data
-        transform = cluster_transform(c.height, c.width)
+        transform = cluster_pipeline(c.height, c.width)
         dist.sync_buffers(self.model)
         return dist.sharded_extract(
             lambda samples: extract_features(self.model, samples, transform, device=self.device,
                                              renormalise=False, progress=self.progress,
-                                             num_workers=self._workers()),
+                                             num_workers=self._workers(), plan=self.plan,
+                                             image_cache=self.image_cache),
             self.train_samples)
 
     def associate(self, features: np.ndarray, stage: int, epoch: int) -> EpochLabels:
@@ -201,12 +207,11 @@ class Engine:
     def _step(self, parts: list, weight: float) -> float:
         """Forward the next batch of every part together, one backward, one optimiser step."""
         batches: list[Batch] = [stream.next() for stream, _ in parts]
-        images = torch.cat([b.images for b in batches]).to(self.device, non_blocking=True)
+        images = self.plan.images(torch.cat([b.images for b in batches]))
         modality = torch.cat([torch.full((len(b.images),), b.modality, dtype=torch.long) for b in batches])
-        autocast = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else contextlib.nullcontext()
-        with autocast:
+        with self.plan.autocast():  # only the network runs in reduced precision
             feats = self.train_model(images, modality.to(self.device))
-        feats = feats.float()
+        feats = feats.float()  # memories and losses stay float32
         losses, offset, pending = [], 0, []
         for batch, (_, memory) in zip(batches, parts, strict=True):
             f = feats[offset: offset + len(batch.images)]
@@ -298,7 +303,7 @@ class Engine:
         report = evaluate(self.model, self.dataset, mode=mode, trials=range(trials),
                           height=self.config.data.height, width=self.config.data.width, device=self.device,
                           progress=self.progress, checkpoint_selection="current model",
-                          num_workers=self._workers())
+                          num_workers=self._workers(), plan=self.plan)
         return next(iter(mean_metrics(report).values()))
 
     # ------------------------------------------------------------------ checkpoints

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader
 
 from vireid_core.data.images import ImageListDataset
@@ -32,27 +31,6 @@ class Batch:
     images: torch.Tensor
     targets: torch.Tensor
     modality: int
-
-
-class SharedCacheImageList(ImageListDataset):
-    """An :class:`ImageListDataset` whose decoded images live in a dict shared by several loaders.
-
-    The engine builds four loaders per epoch over the same training images; with a shared cache each
-    image is decoded once per run instead of once per loader and epoch (single-process loading only).
-    """
-
-    def __init__(self, samples: Sequence[Sample], transforms: Sequence[Callable], targets: np.ndarray,
-                 cache: dict[str, Image.Image]) -> None:
-        super().__init__(samples, transforms, targets)
-        self.shared_cache = cache
-
-    def image(self, index: int) -> Image.Image:
-        path = self.samples[index].path
-        cached = self.shared_cache.get(path)
-        if cached is None:
-            cached = super().image(index)
-            self.shared_cache[path] = cached
-        return cached
 
 
 class BatchStream:
@@ -78,10 +56,10 @@ class BatchStream:
         self.modality = modality
         cams = np.array([s.cam for s in samples])
         targets = np.asarray(targets, dtype=np.int64)
-        if image_cache is not None and num_workers == 0:
-            dataset: ImageListDataset = SharedCacheImageList(samples, transforms, targets, image_cache)
-        else:
-            dataset = ImageListDataset(list(samples), list(transforms), targets)
+        # Decoded images are shared between this epoch's loaders (and across epochs) when loading
+        # happens in this process; worker processes would each fill a copy of their own.
+        shared = image_cache if num_workers == 0 else None
+        dataset = ImageListDataset(list(samples), list(transforms), targets, shared_cache=shared)
         sampler = IdentityInstanceSampler(np.asarray(group_labels, dtype=np.int64), cams,
                                           num_instances=num_instances, seed=seed)
         # A tiny epoch may hold fewer indices than one batch: shrink the batch rather than yield none.

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
 
+from vireid_core.compute import ComputePlan, compute_plan
 from vireid_core.data.images import ImageListDataset
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
 from vireid_core.data.transforms import train_transform
@@ -42,7 +43,7 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
                        lr: float = 1e-3, height: int = 128, width: int = 64, seed: int = 0,
                        device: str | torch.device | None = None, progress: bool = True,
                        label_smoothing: float = 0.1, weight_decay: float = 5e-4, num_workers: int = 0,
-                       cache_images: bool = True) -> dict[str, Any]:
+                       cache_images: bool = True, plan: ComputePlan | None = None) -> dict[str, Any]:
     """Train ``model`` in place by identity classification on a labelled source set (both modalities).
 
     A temporary bias-free linear classifier over the BN-neck feature (train-mode output, D → number of
@@ -67,6 +68,8 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
         label_smoothing: ε of the cross-entropy.
         num_workers: DataLoader workers (seeded from ``seed``).
         cache_images: keep decoded images in memory (source sets are small).
+        plan: autocast dtype and memory format (:mod:`vireid_core.compute`); None = the device's
+            "auto" plan. The classifier's logits and the loss are float32 whatever the plan.
 
     Returns:
         a dict: ``iterations``, ``num_identities``, ``num_images``, ``losses`` (per step, list of float),
@@ -90,6 +93,8 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
 
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
+    plan = plan if plan is not None else compute_plan(device)
+    plan.prepare_model(model)
     feature_dim = int(model.feature_dim)
 
     # One dataset per modality (each with its own transform), concatenated: visible rows first.
@@ -124,11 +129,13 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
             from tqdm.auto import tqdm
             steps = tqdm(loader, total=iterations, desc="source pretraining", leave=False)
         for views, targets, _ in steps:
-            images = views[:, 0].to(device)
+            images = plan.images(views[:, 0])
             targets = targets.to(device)
             # ConcatDataset hands back each part's local index; rebuild the modality from the batch order.
             modality = ordered_modality[torch.as_tensor(batches[len(losses)])].to(device)
-            logits = classifier(model(images, modality))
+            with plan.autocast():
+                features = model(images, modality)
+            logits = classifier(features.float())
             loss = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

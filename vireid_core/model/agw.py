@@ -73,8 +73,11 @@ class GeneralizedMeanPooling(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pool a [B, C, H, W] map (x >= 0 expected, as after a ReLU) into [B, C]."""
-        return (x.flatten(2).pow(self.p).mean(dim=2) + self.eps).pow(1.0 / self.p)
+        """Pool a [B, C, H, W] map (x >= 0 expected, as after a ReLU) into float32 [B, C].
+
+        Computed in float32 whatever the input dtype: under bfloat16 autocast x³ and its mean would
+        otherwise lose most of their digits (a no-op for float32 input)."""
+        return (x.float().flatten(2).pow(self.p).mean(dim=2) + self.eps).pow(1.0 / self.p)
 
 
 def make_bn_neck(dim: int) -> nn.BatchNorm1d:
