@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint benchmarks notebooks clean-venv
+.PHONY: demo test lint benchmarks notebooks checkpoints clean-venv
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+# Re-train (or reuse the cached run of) synthvi-cpu and rewrite the shipped models in models/synthvi/.
+checkpoints: $(STAMP)
+	$(PY) -m vireid_core checkpoints --preset synthvi-cpu
 
 benchmarks: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

@@ -127,14 +127,23 @@ def _add_ablation(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _add_checkpoints(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("checkpoints", help="(re)write the shipped SynthVI models",
+                       description="Train the preset into data_cache (or reuse its cached run) and write "
+                                   "models/synthvi/<preset>/: start, stage-1 and final weights, results and a "
+                                   "manifest with the metrics the shipped weights give.")
+    p.add_argument("--preset", default="synthvi-cpu")
+    p.add_argument("--no-progress", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command (``--debug`` is accepted before or after the command)."""
     parser = argparse.ArgumentParser(prog="python -m vireid_core", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    sub = parser.add_subparsers(dest="command", metavar="{synth,train,evaluate,demo,ablation}")
+    sub = parser.add_subparsers(dest="command", metavar="{synth,train,evaluate,demo,ablation,checkpoints}")
     sub.required = True
-    for add in (_add_synth, _add_train, _add_evaluate, _add_demo, _add_ablation):
+    for add in (_add_synth, _add_train, _add_evaluate, _add_demo, _add_ablation, _add_checkpoints):
         add(sub)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

@@ -188,6 +188,10 @@ def run_demo(args: argparse.Namespace) -> int:
     written = viz.demo_figures(result, config, args.figures)
     for path in written:
         print(f"figure: {path}")
+    from vireid_core.shipped import compare_with_shipped
+
+    print()
+    print(compare_with_shipped(config, result.evaluations))
     print(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min; run folder {out}")
     return 0
 
@@ -202,4 +206,20 @@ def run_ablation(args: argparse.Namespace) -> int:
                   progress=not args.no_progress)
     print(summary["table"])
     print(json.dumps({"written": str(Path(args.out) / "ablation.json")}))
+    return 0
+
+
+def run_checkpoints(args: argparse.Namespace) -> int:
+    """``checkpoints``: train the preset into the cache (or reuse it) and write its shipped folder."""
+    from vireid_core.analysis.runs import cached_run
+    from vireid_core.shipped import read_manifest, write_shipped
+
+    config = _config_from_args(args.preset, [])
+    run = cached_run(config, "data_cache", progress=not args.no_progress, train=True)
+    folder = write_shipped(config, run.run_dir, "data_cache", progress=not args.no_progress)
+    manifest = read_manifest(folder)
+    print(f"shipped models written to {folder} (config {manifest['config_digest']}, code {manifest['code_version']})")
+    for label, modes in manifest["metrics"].items():
+        print(f"  {label:<8}" + "  ".join(f"{mode} R1 {100 * m['rank1']:.2f} mAP {100 * m['mAP']:.2f}"
+                                         for mode, m in modes.items()))
     return 0

@@ -132,22 +132,28 @@ def pretrained_cache_path(config: RunConfig, cache_dir: str | Path = DEFAULT_CAC
 
 
 def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
-                  progress: bool = True) -> torch.nn.Module:
+                  progress: bool = True, use_shipped: bool = True) -> torch.nn.Module:
     """The starting model: built from the config, then (if enabled) pretrained on the SynthVI source set.
 
     Source pretraining uses a disjoint, labelled set of SynthVI identities (never the target set); its
-    result is cached in ``cache_dir`` keyed by the model, pretraining and source-set settings.
+    result is cached in ``cache_dir`` keyed by the model, pretraining and source-set settings. When the
+    cache has none and ``use_shipped``, the shipped start of the same settings (``models/synthvi/``)
+    is used instead of pretraining; ``train_run`` passes ``use_shipped=False`` so a training run
+    retrains its start unless the cache has it.
     """
     model = build_configured_model(config)
     if not config.pretrain.enabled:
         return model
     from vireid_core.data.synthvi import write_source_set
     from vireid_core.learning.pretrain import pretrain_on_source
+    from vireid_core.shipped import shipped_start
 
     source_cfg = synthvi_config(config)
     cached = pretrained_cache_path(config, cache_dir)
+    if not cached.is_file() and use_shipped:
+        cached = shipped_start(config) or cached
     if cached.is_file():
-        return load_model_weights(model, load_checkpoint(cached)["model"], f"cached pretrained weights {cached}")
+        return load_model_weights(model, load_checkpoint(cached)["model"], f"pretrained weights {cached}")
     source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{stable_digest(source_cfg.to_dict())}",
                                    source_cfg, progress=progress)
     samples = source_samples(source_root)
@@ -228,7 +234,7 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
                         final_trials: int) -> RunResult:
     """Data, starting model, engine, then the final evaluations (labelled by the checkpoint used)."""
     dataset = prepare_dataset(config, cache_dir, progress=progress, notify=notify)
-    model = prepare_model(config, cache_dir, progress=progress)
+    model = prepare_model(config, cache_dir, progress=progress, use_shipped=False)
     engine = Engine(config, dataset, out_dir=run.path if run else None, callbacks=callbacks, model=model,
                     progress=progress)
     if resume:

@@ -19,7 +19,9 @@ import torch
 
 from vireid_core.config import RunConfig, get_preset, set_value, stable_digest
 from vireid_core.data.dataset import ReIDDataset
+from vireid_core.errors import UserError
 from vireid_core.learning.checkpoints import atomic_write_text, load_model_weights, model_state_from_checkpoint
+from vireid_core.shipped import find_shipped
 
 
 def config_digest(config: RunConfig) -> str:
@@ -55,7 +57,8 @@ class CachedRun:
         model: the final model (last stage, last epoch), eval mode, CPU.
         result: the run's :class:`~vireid_core.workflow.RunResult` (history and evaluations).
         run_dir: the folder holding ``stage1_last.pt``, ``stage2_last.pt``, ``results.json``.
-        trained_now: True when this call trained the run, False when it was loaded from the cache.
+        trained_now: True when this call trained the run, False when it was loaded.
+        shipped: True when the models are the shipped ones (``models/synthvi/``), not a run in the cache.
     """
 
     config: RunConfig
@@ -64,6 +67,7 @@ class CachedRun:
     result: Any
     run_dir: Path
     trained_now: bool
+    shipped: bool = False
 
     def stage_model(self, stage: int) -> torch.nn.Module:
         """A fresh model with the weights at the end of ``stage`` (1 or 2), eval mode."""
@@ -78,11 +82,15 @@ class CachedRun:
 def cached_run(preset: str | RunConfig, cache_dir: str | Path = "data_cache",
                overrides: dict[str, Any] | None = None, *, progress: bool = False,
                final_trials: int = 10, train: bool = True) -> CachedRun:
-    """Train ``preset`` (with ``overrides``) once and reuse it afterwards.
+    """The trained run of ``preset`` (with ``overrides``) that the notebooks analyse.
 
-    The first call runs :func:`~vireid_core.workflow.train_run` into :func:`run_dir_for` (resuming an
-    interrupted run); later calls with the same config only load ``results.json`` and the last
-    checkpoint. Returns a :class:`CachedRun`.
+    ``train=False`` (the notebooks' default, ``train_fresh = False``): the models shipped in
+    ``models/synthvi/`` when they were trained with exactly this config (:func:`vireid_core.shipped.
+    find_shipped`), else a run already trained into the cache; never starts a training — raises
+    :class:`~vireid_core.errors.UserError` saying how to get one when there is neither.
+    ``train=True``: your own run in :func:`run_dir_for`: the first call runs
+    :func:`~vireid_core.workflow.train_run` there (resuming an interrupted run), later calls only load
+    ``results.json`` and the checkpoints. Returns a :class:`CachedRun`.
     """
     from vireid_core.workflow import RunResult, prepare_dataset, train_run
 
@@ -93,8 +101,15 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = "data_cache",
     else:
         config = get_preset(preset, overrides)
     run_dir = run_dir_for(config, cache_dir)
+    shipped = None if train else find_shipped(config)
+    if shipped is not None:
+        run_dir = shipped
     results = run_dir / "results.json"
     trained_now = not results.is_file()
+    if trained_now and not train:
+        raise UserError(f"no trained run of preset {config.preset!r} with these settings: neither shipped "
+                        f"models (models/synthvi/) nor a run in {run_dir}; set train_fresh = True (train=True) "
+                        "to train one into the cache, or use the preset's default settings")
     if trained_now:
         result = train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), cache_dir=cache_dir,
                            progress=progress, final_trials=final_trials)
@@ -104,7 +119,7 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = "data_cache",
     dataset = prepare_dataset(config, cache_dir, progress=progress)
     final_stage = 2 if config.schedule.epochs_stage2 else 1
     model = load_model(config, run_dir / f"stage{final_stage}_last.pt")
-    return CachedRun(config, dataset, model, result, run_dir, trained_now)
+    return CachedRun(config, dataset, model, result, run_dir, trained_now, shipped=shipped is not None)
 
 
 def cached_ablation(preset: str, names: Sequence[str], out: str | Path, *, seeds: int | Sequence[int] = 1,

@@ -1,0 +1,65 @@
+"""The shipped SynthVI models (models/synthvi/): present for the demo preset, matching its settings, intact,
+loaded by the notebooks' default path without training, and giving the metrics their manifest states."""
+
+from __future__ import annotations
+
+import pytest
+
+from vireid_core.analysis.runs import cached_run
+from vireid_core.config import get_preset
+from vireid_core.errors import UserError
+from vireid_core.shipped import (
+    MANIFEST_TRIALS,
+    _file_sha256,
+    evaluate_shipped,
+    find_shipped,
+    read_manifest,
+    shipped_dir,
+)
+from vireid_core.workflow import prepare_dataset, prepare_model, pretrained_cache_path
+
+PRESET = "synthvi-cpu"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    config = get_preset(PRESET)
+    folder = find_shipped(config)
+    assert folder is not None, (f"{shipped_dir(PRESET)} is missing or was trained with other settings than the "
+                                f"current {PRESET!r} preset: run `make checkpoints` and commit models/synthvi/")
+    return config, folder, read_manifest(folder)
+
+
+def test_files_are_intact_and_small(shipped):
+    _, folder, manifest = shipped
+    assert set(manifest["files"]) == {"start.pt", "stage1_last.pt", "stage2_last.pt"}
+    for name, digest in manifest["files"].items():
+        assert _file_sha256(folder / name) == digest, name
+        assert (folder / name).stat().st_size < 8 * 2**20, name
+    assert manifest["evaluation"]["trials"] == MANIFEST_TRIALS
+
+
+def test_notebook_default_path_loads_them_without_training(shipped, tmp_path):
+    config, folder, _ = shipped
+    run = cached_run(config, tmp_path, train=False)
+    assert run.shipped and not run.trained_now and run.run_dir == folder
+    assert run.stage_model(1) is not None
+    start = prepare_model(config, tmp_path, progress=False)  # the shipped start, no pretraining
+    assert not pretrained_cache_path(config, tmp_path).exists()
+    assert start.feature_dim == run.model.feature_dim
+    with pytest.raises(UserError, match="train_fresh"):
+        cached_run(config, tmp_path, {"schedule.iters": 7}, train=False)
+
+
+@pytest.mark.slow
+def test_shipped_weights_give_the_manifest_metrics(shipped, tmp_path):
+    config, folder, manifest = shipped
+    dataset = prepare_dataset(config, tmp_path, progress=False)
+    metrics = evaluate_shipped(config, folder, dataset)
+    assert set(metrics) == set(manifest["metrics"]) == {"start", "stage 1", "stage 2"}
+    for label, modes in metrics.items():
+        for mode, values in modes.items():
+            for key in ("rank1", "mAP", "mINP"):
+                # float32 on any CPU; different kernels may flip a near-tie ranking, hence not exact
+                assert values[key] == pytest.approx(manifest["metrics"][label][mode][key], abs=0.01), \
+                    (label, mode, key)
