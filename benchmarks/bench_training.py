@@ -12,7 +12,8 @@ other load on the machine. Printed:
 * feature extraction of the training images (flip-averaged clustering features): images/s;
 * source pretraining steps: images/s;
 * the epoch split of the fast path (extract / associate / iterate, seconds and shares);
-* torch.compile with ``--compile``: its start-up cost and the step gain it buys.
+* with ``--workers``: the training step with one DataLoader worker process instead of none;
+* with ``--compile``: torch.compile's start-up cost and the step gain it buys.
 
 Run: .venv/bin/python benchmarks/bench_training.py [--preset synthvi-cpu] [--iters 12] [--rounds 3]
 """
@@ -109,6 +110,7 @@ def main() -> None:
     parser.add_argument("--extract-images", type=int, default=2048, help="training images extracted per round")
     parser.add_argument("--pretrain-steps", type=int, default=8)
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow start-up)")
+    parser.add_argument("--workers", action="store_true", help="also measure one DataLoader worker process")
     args = parser.parse_args()
     variants = _variants(args.preset, args.iters)
     config = variants["fast"]
@@ -147,6 +149,14 @@ def main() -> None:
     print(f"\nfast-path stage-1 epoch ({args.iters} iterations): "
           + ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in split.items())
           + f"; {per_iter:.2f} s per iteration")
+    if args.workers:
+        # DataLoader worker processes on 2 cores: the engine loads in-process on CPU; one worker would
+        # overlap decoding/augmentation with the step but competes with torch's two threads.
+        rates_w = {}
+        for workers in (0, 1):
+            Engine._workers = lambda self, n=workers: n  # type: ignore[method-assign]
+            rates_w[workers] = _epoch(config, dataset, start)["images_per_second"]
+        print(f"training step with 0 / 1 DataLoader workers: {rates_w[0]:.0f} / {rates_w[1]:.0f} img/s")
     if args.compile:
         _compile_probe(config, dataset, start)
 
