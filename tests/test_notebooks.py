@@ -1,5 +1,6 @@
-"""The four teaching notebooks: stored without outputs, parameterised, free of function definitions, and
-each one runs headless with papermill on the smallest parameters and writes the numbers it reports.
+"""The four teaching notebooks: stored without outputs and exactly as JupyterLab writes them, parameterised,
+free of function definitions, and each one runs headless with papermill on the smallest parameters, writes
+the numbers it reports and shows no clutter (echoed return values, raw widget reprs, unrounded numbers).
 
 The papermill runs share one SynthVI cache (so the smoke run is trained once, by notebook 01) and write
 their figures and ``*_numbers.json`` into a temporary folder. Each run is bounded by ``timeout`` and by
@@ -8,7 +9,9 @@ papermill's ``--execution-timeout`` (a rare ipykernel stall after a finished cel
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +21,10 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_modality_bias", "02_distance_rectification", "03_training", "04_evaluation"]
-SMOKE = {"preset": "synthvi-smoke", "threads": 1, "progress": False}
+SMOKE = {"preset": "synthvi-smoke", "threads": 1, "progress": False, "train_fresh": True}  # 01 trains the smoke run
 PARAMETERS = {
     "01_modality_bias": {"n_ids": 8, "umap_epochs": 50},
-    "02_distance_rectification": {"n_ids": 8, "interactive": False},
+    "02_distance_rectification": {"n_ids": 8, "interactive": True},
     "03_training": {"live_epochs_stage1": 1, "live_epochs_stage2": 1, "live_iters": 2, "eval_trials": 1},
     "04_evaluation": {"trials": 2, "regdb_ids": 8, "gallery_queries": 2, "ablation_dir": "",
                       "ablation_names": ["M2", "M6"], "umap_ids": 6, "umap_epochs": 30},
@@ -52,6 +55,49 @@ def test_notebook_is_stored_clean(name):
     assert "try this" in nb.cells[-2].source.lower(), f"{name} must end with a 'Try this' block"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_stored_as_jupyterlab_writes_it(name):
+    """Opening a notebook in JupyterLab must leave it clean: the stored bytes are what nbformat writes
+    (jupyter_server saves with ``nbformat.write``: indent 1, sorted keys, non-ASCII kept, one final
+    newline), and the metadata already holds what the kernel reports on connecting (language_info)."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    path = NOTEBOOKS / f"{name}.ipynb"
+    stored = path.read_text(encoding="utf-8")
+    nb = nbformat.read(path, as_version=4)
+    assert nbformat.writes(nb) + "\n" == stored, f"{name} is not stored as JupyterLab would save it"
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5) and all("id" in cell for cell in nb.cells)
+    running = dict(IPythonKernel.language_info)
+    info = dict(nb.metadata["language_info"])
+    assert info.pop("version").split(".")[:2] == running.pop("version").split(".")[:2], "stored for another Python"
+    assert info == running, f"{name}: language_info differs from what the kernel reports, so opening dirties it"
+    assert nb.metadata["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                         "name": "python3"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_defaults_and_cells_echo_nothing(name):
+    """Progress bars on by default; ``train_fresh`` right after ``checkpoint`` and passed to every
+    ``cached_run``; no cell ends in an expression whose value would be echoed (``PosixPath(...)``)."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    parameters = next(c for c in code if "parameters" in c.metadata.get("tags", [])).source.splitlines()
+    assert any(re.match(r"progress = True\b", line) for line in parameters), f"{name}: progress must default to True"
+    names = [line.split("=")[0].strip() for line in parameters if re.match(r"\w+ = ", line)]
+    assert names[names.index("checkpoint") + 1] == "train_fresh", f"{name}: train_fresh must follow checkpoint"
+    assert any(re.match(r"train_fresh = False\s+# True: train a fresh shared run", line) for line in parameters)
+    for cell in code:
+        tree = ast.parse(cell.source)
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+            if ast.unparse(call.func).endswith("cached_run"):
+                keywords = {k.arg: ast.unparse(k.value) for k in call.keywords}
+                assert keywords.get("train") == "train_fresh", f"{name}: {ast.unparse(call)} lacks train=train_fresh"
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr) and not cell.source.rstrip().endswith(";"):
+            func = ast.unparse(last.value.func) if isinstance(last.value, ast.Call) else ""
+            assert func in ("print", "display"), f"{name}: cell ending in {ast.unparse(last)[:60]!r} echoes its value"
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """Run all four notebooks once (in order: 01 trains the shared smoke run the others reuse)."""
@@ -75,6 +121,32 @@ def _numbers(executed, name):
     for figure in FIGURES[name]:
         assert (figures / f"{figure}.png").is_file(), f"{name} did not save {figure}.png"
     return json.loads((figures / f"{name}_numbers.json").read_text())
+
+
+WIDGET_REPR = re.compile(r"^(VBox|HBox|Box|Image|HTML|SelectionSlider|IntProgress|FloatProgress)\(")
+LONG_FLOAT = re.compile(r"\d\.\d{7,}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_outputs_are_tidy(executed, name):
+    """What a reader sees: no error, no echoed path, no figure or widget shown only as its text repr (the
+    text fallback beside an image or a widget view is fine), no number printed with more than six
+    decimals, no printed line longer than 250 characters."""
+    _numbers(executed, name)
+    root = executed[0].parent
+    nb = nbformat.read(root / f"{name}.ipynb", as_version=4)
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        for output in cell.outputs:
+            assert output.output_type != "error", f"{name}: {output.get('ename')}: {output.get('evalue')}"
+            data = output.get("data", {})
+            plain = output.get("text", "") if output.output_type == "stream" else data.get("text/plain", "")
+            assert "PosixPath(" not in plain, f"{name}: an echoed path {plain[:80]!r}"
+            if WIDGET_REPR.match(plain) or plain.startswith(("<Figure size", "<IPython.core.display")):
+                assert set(data) - {"text/plain"}, f"{name}: only the text repr is shown: {plain[:80]!r}"
+            if output.output_type == "stream" and output.name == "stdout":
+                assert not LONG_FLOAT.search(plain), f"{name}: unrounded number in {plain[:200]!r}"
+                assert max(map(len, plain.splitlines()), default=0) <= 250, f"{name}: long line {plain[:200]!r}"
 
 
 @pytest.mark.slow

@@ -132,7 +132,7 @@ def test_titles_do_not_collide_and_knn_lines_are_distinguishable():
 def test_text_views_are_short_and_rounded(images):
     assert viz.rounded({"a": 0.123456789, "b": [np.float32(1.23456e-5), 12.34567, float("nan")], "n": 3}) == {
         "a": 0.123, "b": [1.23e-05, 12.346, None], "n": 3}
-    assert '"a": 0.123' in viz.format_numbers({"a": np.float64(0.1234567)})
+    assert viz.format_numbers({"a": np.float64(0.1234567), "ids": [1, 0, 3]}) == '{\n "a": 0.123,\n "ids": [1, 0, 3]\n}'
     from vireid_core.data.dataset import ReIDDataset
 
     dataset = ReIDDataset("synth", "/data", images, images[:3], images[3:], "sysu",
@@ -173,6 +173,7 @@ def test_cluster_explorer_panel_draws_a_complete_changed_figure_on_every_move():
         assert_drawn(panel.image.value, f"figure after {name}={value}")
         assert pixel_change(previous, panel.image.value) > 0, f"{name}={value} left the figure unchanged"
         assert panel.status.value.count("clusters, ARI") == 2
+        assert "k1={k1}, k2={k2}, eps={eps:g}".format(**panel.values()) in panel.status.value
         previous = panel.image.value
     assert panel.renders == 1 + len(moves)
     assert plt.get_fignums() == figures_before, "the panel must not register figures with pyplot"

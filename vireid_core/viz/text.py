@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -37,9 +38,14 @@ def rounded(value: Any, digits: int = 3) -> Any:
     return value
 
 
+_SCALAR_LIST = re.compile(r"\[\s*((?:-?[\d.e+-]+|null|true|false)(?:,\s*(?:-?[\d.e+-]+|null|true|false))*)\s*\]")
+
+
 def format_numbers(value: Any, digits: int = 3) -> str:
-    """Indented JSON of ``value`` with floats at ``digits`` significant digits, for ``print``."""
-    return json.dumps(rounded(value, digits), indent=1, ensure_ascii=False)
+    """Indented JSON of ``value`` with floats rounded by :func:`rounded`, lists of numbers on one line,
+    for ``print``."""
+    text = json.dumps(rounded(value, digits), indent=1, ensure_ascii=False)
+    return _SCALAR_LIST.sub(lambda m: "[" + ", ".join(part.strip() for part in m.group(1).split(",")) + "]", text)
 
 
 def _split_line(name: str, counts: dict[str, dict[str, Any]]) -> str:

@@ -96,8 +96,8 @@ class ClusterExplorerPanel:
         """Cluster with both distances at (k1, k2, eps) and draw the compositions once.
 
         k2 is capped at k1 // 2 (query expansion over more neighbours than half the list makes no
-        sense); the title says when that happens. Returns (PNG bytes, HTML status line). Touches no
-        pyplot state, so it may run on any thread.
+        sense); the title says when that happens. Returns (PNG bytes, HTML status line: the slider values,
+        then clusters / ARI / mixed share per distance). Touches no pyplot state, so it may run on any thread.
         """
         k2_used = min(int(k2), int(k1) // 2)
         labels, lines = {}, []
@@ -109,7 +109,8 @@ class ClusterExplorerPanel:
         k2_text = f"{k2_used}" if k2_used == k2 else f"{k2_used} (slider {k2}, capped at k1/2)"
         fig = plot_cluster_compositions(labels, self.explorer.modality, detached=True,
                                         title=f"Which clusters form at k1={k1}, k2={k2_text}, eps={eps:g}?")
-        return figure_png(fig, dpi=self.dpi), " &nbsp;|&nbsp; ".join(lines)
+        shown = f"k1={k1}, k2={k2}, eps={eps:g}"
+        return figure_png(fig, dpi=self.dpi), f"<code>{shown}</code> &nbsp;→&nbsp; " + " &nbsp;|&nbsp; ".join(lines)
 
     def refresh(self) -> None:
         """Draw the sliders' current values now (in this thread) and show them.
