@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint benchmarks notebooks checkpoints clean-venv
+.PHONY: demo test lint benchmarks notebooks checkpoints clean-venv browser-deps lab
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -13,14 +13,29 @@ $(PY):
 $(STAMP): requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m vireid_core demo
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	VIREID_BROWSER_TEST=1 $(PY) -m pytest
+
+# Headless Chromium and its driver for tests/test_browser.py (Debian packages; skipped when present).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; \
+	else echo "error: tests/test_browser.py needs /usr/bin/chromium and /usr/bin/chromedriver (Debian: chromium, chromium-driver)" >&2; exit 1; fi
+
+# The notebooks live in JupyterLab, with a fresh workspace each launch (tabs of an earlier session, and
+# kernels for them, do not come back).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --LabApp.workspaces_dir="$$(mktemp -d)" \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
