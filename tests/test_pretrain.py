@@ -81,3 +81,63 @@ def test_bad_input_is_rejected(source_samples: list[Sample], tmp_path: Path) -> 
     one_id = [s for s in source_samples if s.pid == 7]
     with pytest.raises(ValueError, match="2 source identities"):
         pretrain_on_source(model, one_id, iterations=1, batch_size=4, progress=False)
+
+
+def start_config(**overrides: object):
+    """A config whose pretraining matches :func:`run` (3 steps of 6 images at 32 x 16, seed 0)."""
+    from vireid_core.config import get_preset
+
+    return get_preset("synthvi-smoke", {"seed": 0, "data.height": 32, "data.width": 16, "pretrain.iterations": 3,
+                                        "pretrain.batch_size": 6, "pretrain.lr": 1e-3, "precision": "fp32",
+                                        **overrides})
+
+
+def configured_start(samples: list[Sample], **overrides: object) -> tuple[torch.nn.Module, dict]:
+    from vireid_core.compute import plan_for_config
+    from vireid_core.learning.starts import pretrain_start
+
+    config = start_config(**overrides)
+    model = build_model("resnet18_small", width=0.125, seed=1, last_stride=2)
+    device = torch.device("cpu")
+    stats = pretrain_start(model, samples, config, device=device, progress=False,
+                           plan=plan_for_config(config, device))
+    return model, stats
+
+
+def test_default_start_is_the_plain_both_modality_pretraining(source_samples: list[Sample]) -> None:
+    """pretrain.modalities=both and channel_aug=0 (the defaults) make exactly the call made before the keys."""
+    from vireid_core.compute import compute_plan
+
+    config = start_config()
+    assert (config.pretrain.modalities, config.pretrain.channel_aug) == ("both", 0.0)
+    model, stats = configured_start(source_samples)
+    plain = build_model("resnet18_small", width=0.125, seed=1, last_stride=2)
+    expected = pretrain_on_source(plain, source_samples, iterations=3, batch_size=6, lr=1e-3, height=32, width=16,
+                                  seed=0, progress=False, plan=compute_plan("cpu", "fp32"))
+    assert stats["losses"] == expected["losses"]
+    for a, b in zip(model.state_dict().values(), plain.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_visible_start_never_sees_infrared_and_copies_its_stem(source_samples: list[Sample]) -> None:
+    untouched = build_model("resnet18_small", width=0.125, seed=1, last_stride=2)
+    model, stats = configured_start(source_samples, **{"pretrain.modalities": "visible"})
+    assert stats["num_images"] == sum(s.modality == 0 for s in source_samples) == 9
+    for key, value in model.stems[0].state_dict().items():
+        assert torch.equal(value, model.stems[1].state_dict()[key]), key
+    assert not torch.equal(model.stems[1].conv1.weight, untouched.stems[1].conv1.weight)
+
+
+def test_channel_augmentation_of_visible_source_images(source_samples: list[Sample]) -> None:
+    from vireid_core.learning.pretrain import EitherView
+
+    first, second = (lambda image: "view 1"), (lambda image: "view 2")
+    assert {EitherView(first, second, 0.0)(None) for _ in range(20)} == {"view 1"}
+    assert {EitherView(first, second, 1.0)(None) for _ in range(20)} == {"view 2"}
+    _, plain = configured_start(source_samples, **{"pretrain.modalities": "visible"})
+    _, augmented = configured_start(source_samples, **{"pretrain.modalities": "visible", "pretrain.channel_aug": 1.0})
+    assert plain["losses"] != augmented["losses"]
+    with pytest.raises(ValueError, match="pretrain.channel_aug"):
+        start_config(**{"pretrain.channel_aug": 1.5})
+    with pytest.raises(ValueError, match="pretrain.modalities"):
+        start_config(**{"pretrain.modalities": "infrared"})

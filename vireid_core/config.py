@@ -58,6 +58,11 @@ class PretrainConfig:
     iterations: int = 800
     batch_size: int = 64
     lr: float = 1e-3
+    # both = source images of both modalities with shared identity labels (ties visible to infrared);
+    # visible = visible source images only, then the visible stem is copied into the infrared stem
+    # (as ImageNet weights load one stem into both): a start no label ever tied across modalities.
+    modalities: str = "both"
+    channel_aug: float = 0.0  # share of visible source images given the channel-exchange view (view 2)
 
 
 @dataclass

@@ -74,6 +74,7 @@ _CHOICES = {
     "cluster.global_association": ("modality_aware", "plain", "none"),
     "schedule.stage2_init": ("last", "best"),
     "schedule.checkpoint_selection": ("last", "best"),
+    "pretrain.modalities": ("both", "visible"),
 }
 
 
@@ -144,7 +145,7 @@ def validate(config: Any) -> Any:
     for key in ("optim.lr", "optim.temperature", "pretrain.lr"):
         if not float(flat[key]) > 0.0:
             raise UserError(f"config key {key!r} must be positive, got {flat[key]!r}")
-    for key in ("optim.momentum", "optim.gamma"):
+    for key in ("optim.momentum", "optim.gamma", "pretrain.channel_aug"):
         if not 0.0 <= float(flat[key]) <= 1.0:
             raise UserError(f"config key {key!r} must lie in [0, 1], got {flat[key]!r}")
     ratio = flat["cluster.subset_ratio"]

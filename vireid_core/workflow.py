@@ -135,7 +135,8 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
                   progress: bool = True, use_shipped: bool = True) -> torch.nn.Module:
     """The starting model: built from the config, then (if enabled) pretrained on the SynthVI source set.
 
-    Source pretraining uses a disjoint, labelled set of SynthVI identities (never the target set); its
+    Source pretraining uses a disjoint, labelled set of SynthVI identities (never the target set), in
+    both modalities or visible only (``pretrain.modalities``, :mod:`vireid_core.learning.starts`); its
     result is cached in ``cache_dir`` keyed by the model, pretraining and source-set settings. When the
     cache has none and ``use_shipped``, the shipped start of the same settings (``models/synthvi/``)
     is used instead of pretraining; ``train_run`` passes ``use_shipped=False`` so a training run
@@ -145,7 +146,7 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     if not config.pretrain.enabled:
         return model
     from vireid_core.data.synthvi import write_source_set
-    from vireid_core.learning.pretrain import pretrain_on_source
+    from vireid_core.learning.starts import pretrain_start
     from vireid_core.shipped import shipped_start
 
     source_cfg = synthvi_config(config)
@@ -156,12 +157,10 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
         return load_model_weights(model, load_checkpoint(cached)["model"], f"pretrained weights {cached}")
     source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{stable_digest(source_cfg.to_dict())}",
                                    source_cfg, progress=progress)
-    samples = source_samples(source_root)
-    p = config.pretrain
-    stats = pretrain_on_source(model, samples, iterations=p.iterations, batch_size=p.batch_size, lr=p.lr,
-                               height=config.data.height, width=config.data.width, seed=config.seed,
-                               device=resolve_device(config.device), progress=progress,
-                               plan=plan_for_config(config, resolve_device(config.device)))
+    device = resolve_device(config.device)
+    # which source images and augmentations: config.pretrain.modalities / channel_aug (learning/starts.py)
+    stats = pretrain_start(model, source_samples(source_root), config, device=device, progress=progress,
+                           plan=plan_for_config(config, device))
     model.cpu()
     save_checkpoint(cached, {"model": model.state_dict(), "pretrain_stats": stats})
     return model

@@ -7,17 +7,21 @@ identity labels) gives a usable, still modality-biased start. This module does e
 
 It reads the ``pid`` of the samples it is given. Those must be the labelled *source* identities, never
 the target training set of the unsupervised run (whose pids are ground truth kept for diagnostics).
+Two callers only: :mod:`vireid_core.learning.starts` (the configured start, on source images) and
+:mod:`vireid_core.learning.oracle` (the supervised oracle of the baseline ladder, the one place where
+target identities are labels on purpose; never part of an unsupervised run).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
 
@@ -25,6 +29,32 @@ from vireid_core.compute import ComputePlan, compute_plan
 from vireid_core.data.images import ImageListDataset
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
 from vireid_core.data.transforms import train_transform
+
+
+class EitherView:
+    """Train transform of a visible image: ``first`` or, with probability ``p``, ``second``.
+
+    The choice is drawn from torch's global RNG (like every transform of
+    :mod:`vireid_core.data.transforms`); returns what the chosen transform returns.
+    """
+
+    def __init__(self, first: Callable[[Image.Image], torch.Tensor],
+                 second: Callable[[Image.Image], torch.Tensor], p: float) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"EitherView: p must be in [0, 1], got {p!r}")
+        self.first, self.second, self.p = first, second, p
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        return self.second(image) if float(torch.rand(())) < self.p else self.first(image)
+
+
+def _transform(modality: int, height: int, width: int, visible_channel_aug: float) -> Callable:
+    """The per-modality train transform (view 1); visible images get view 2 (colour jitter + channel
+    exchange) with probability ``visible_channel_aug``. With 0 it is exactly view 1 (no extra draw)."""
+    plain = train_transform(modality, height=height, width=width, view=1)
+    if modality != VISIBLE or not visible_channel_aug:
+        return plain
+    return EitherView(plain, train_transform(VISIBLE, height=height, width=width, view=2), visible_channel_aug)
 
 
 def _batches(num_items: int, batch_size: int, iterations: int, rng: np.random.Generator) -> list[list[int]]:
@@ -43,7 +73,8 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
                        lr: float = 1e-3, height: int = 128, width: int = 64, seed: int = 0,
                        device: str | torch.device | None = None, progress: bool = True,
                        label_smoothing: float = 0.1, weight_decay: float = 5e-4, num_workers: int = 0,
-                       cache_images: bool = True, plan: ComputePlan | None = None) -> dict[str, Any]:
+                       cache_images: bool = True, plan: ComputePlan | None = None,
+                       visible_channel_aug: float = 0.0) -> dict[str, Any]:
     """Train ``model`` in place by identity classification on a labelled source set (both modalities).
 
     A temporary bias-free linear classifier over the BN-neck feature (train-mode output, D → number of
@@ -70,6 +101,9 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
         cache_images: keep decoded images in memory (source sets are small).
         plan: autocast dtype and memory format (:mod:`vireid_core.compute`); None = the device's
             "auto" plan. The classifier's logits and the loss are float32 whatever the plan.
+        visible_channel_aug: probability that a visible image gets the visible view-2 transform
+            (colour jitter + channel exchange: one colour channel copied into all three) instead of
+            view 1; 0 (default) = view 1 only, with no extra random draw.
 
     Returns:
         a dict: ``iterations``, ``num_identities``, ``num_images``, ``losses`` (per step, list of float),
@@ -104,7 +138,7 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
         rows = np.flatnonzero(modalities == m)
         if rows.size:
             parts.append(ImageListDataset([samples[i] for i in rows],
-                                          [train_transform(m, height=height, width=width, view=1)],
+                                          [_transform(m, height, width, visible_channel_aug)],
                                           labels[rows], cache_images=cache_images))
     dataset = ConcatDataset(parts)
     ordered_modality = torch.from_numpy(modalities[order])
