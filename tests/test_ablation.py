@@ -70,3 +70,39 @@ def test_paired_differences_are_per_seed() -> None:
     step = paired["M3 - M2"]["all_rank1"]
     assert step["values"] == [1.0, 0.5] and step["positive"] == 2 and step["mean"] == 0.75
     assert "+0.8 ± 0.4 (2/2 seeds > 0)" in format_paired(paired)
+
+
+def test_reference_rows_flatten_like_training_runs() -> None:
+    from vireid_core.ablation import _final_numbers
+
+    metrics = {"rank1": 0.08, "mAP": 0.1, "mINP": 0.05}
+    result = {"row": "start", "history": [], "seconds_to_make": 90.0,
+              "evaluations": {"start": {"all": metrics, "indoor": metrics}, "selection": {"checkpoint": "start"}}}
+    numbers = _final_numbers(result, {"test_other_modality_share_10nn": 0.01})
+    assert numbers["all_rank1"] == pytest.approx(8.0) and numbers["indoor_mAP"] == pytest.approx(10.0)
+    assert numbers["minutes"] == pytest.approx(1.5) and numbers["test_other_modality_share_10nn"] == 0.01
+
+
+def test_issue_targets_are_checked_on_means_and_paired_seeds() -> None:
+    from vireid_core.ablation import aggregate, paired_differences
+    from vireid_core.ladder_targets import check_targets, format_targets
+
+    def runs(*rank1: float, **extra: float) -> list[dict[str, float]]:
+        return [{"all_rank1": r, **extra} for r in rank1]
+
+    per_seed = {"start": runs(8, 9, 10, 7, 8, test_other_modality_share_10nn=0.01,
+                              test_other_modality_share_10nn_chance=0.5, plain_jaccard_mixed_fraction=0.02),
+                "M1": runs(20, 19, 21, 18, 20), "M2": runs(21, 20, 20, 18, 22), "M3": runs(25, 24, 26, 23, 25),
+                "M6": runs(40, 39, 41, 38, 40, test_other_modality_share_10nn=0.2,
+                           global_cross_modality_pair_precision=0.4),
+                "oracle": runs(60, 61, 59, 60, 60)}
+    targets = {t["target"]: t for t in check_targets(aggregate(per_seed), paired_differences(per_seed))}
+    assert targets["start ≤ 10 % Rank-1"]["met"]
+    assert targets["M1 ≥ 2 × start"]["met"] and targets["oracle above M6"]["met"]
+    assert targets["M6 ≥ M1 + 10 points and ≥ 1.3 × M1"]["met"]
+    step = targets["M2 > M1 (paired all R1 > 0 in ≥ 4 of 5 seeds)"]
+    assert not step["met"] and "3/5 seeds" in step["measured"]  # +1, +1, -1, 0, +2
+    assert targets["M6 > M3 (paired all R1 > 0 in ≥ 4 of 5 seeds)"]["met"]
+    assert not targets["M6: last global clustering's cross-modality pair precision ≥ 0.5"]["met"]
+    assert not any(t.startswith("M4") for t in targets)  # rows that did not run are not judged
+    assert "MISSED" in format_targets(list(targets.values()))

@@ -1,4 +1,10 @@
-"""The paper's ablation M1–M6 (config.ABLATIONS) over seeds: runs, aggregation, table."""
+"""The paper's ablation M1–M6 (config.ABLATIONS) over seeds, and the baseline ladder around it.
+
+The ladder (issue 12) puts reference rows beside the M rows, all in one protocol: ``untrained``,
+``start``, M1 … M6 and the supervised ``oracle`` (:mod:`vireid_core.ladder_rows`). Every run also
+carries its probes (``probes.json``: the other-modality share of the test images' 10 nearest
+neighbours; for the reference rows also the plain and modality-aware clustering of the training set).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,14 @@ from typing import Any
 import numpy as np
 
 from vireid_core.config import ABLATIONS, get_preset
+from vireid_core.errors import UserError
+from vireid_core.ladder_probes import SHARE
+from vireid_core.ladder_rows import BASELINE_ROWS, ensure_probes, read_probes, run_baseline_row
 from vireid_core.learning.checkpoints import atomic_write_text
 
+LADDER = ["untrained", "start", *ABLATIONS, "oracle"]
 DESCRIPTIONS = {
+    **BASELINE_ROWS,
     "M1": "intra-modality baseline (stage 1 only)",
     "M2": "+ naive global clustering (plain Jaccard)",
     "M3": "+ bias-mitigated global clustering (MAJ)",
@@ -22,10 +33,17 @@ DESCRIPTIONS = {
 }
 
 
-def _final_numbers(result: dict[str, Any]) -> dict[str, float]:
-    """Flatten one run's results.json into metric name → value (percent for retrieval)."""
+def _final_numbers(result: dict[str, Any], probes: dict[str, float] | None = None) -> dict[str, float]:
+    """Flatten one run's results.json (and its probes) into metric name → value (percent for retrieval).
+
+    The final evaluation is stage 2's, else stage 1's, else the reference row's (or the only one);
+    ``minutes`` is the time to make the model (training epochs, or the reference row's making),
+    without the final evaluation.
+    """
     evaluations = result["evaluations"]
-    final = evaluations.get("stage 2") or evaluations.get("stage 1")
+    final = evaluations.get("stage 2") or evaluations.get("stage 1") or evaluations.get(result.get("row", ""))
+    if final is None:
+        final = [v for k, v in evaluations.items() if k != "selection"][-1]
     out: dict[str, float] = {}
     for mode, metrics in final.items():
         for key in ("rank1", "mAP", "mINP"):
@@ -37,6 +55,11 @@ def _final_numbers(result: dict[str, Any]) -> dict[str, float]:
                     "global_cross_modality_pair_recall", "global_single_modality_ceiling_ari"):
             if rec.get(key) is not None:
                 out[key] = float(rec[key])
+    if result.get("row"):
+        out["minutes"] = float(result.get("seconds_to_make", 0.0)) / 60
+    elif result["history"]:
+        out["minutes"] = sum(float(r.get("seconds", 0.0)) for r in result["history"]) / 60
+    out.update(probes or {})
     return out
 
 
@@ -58,8 +81,10 @@ def aggregate(per_seed: dict[str, list[dict[str, float]]]) -> dict[str, dict[str
     return table
 
 
-# Pairs that differ by one component (config.ABLATIONS): M4 and M5 each add one part to M3, M6 both.
-COMPARISONS = [("M2", "M1"), ("M3", "M2"), ("M4", "M3"), ("M5", "M3"), ("M6", "M4"), ("M6", "M5"), ("M6", "M1")]
+# Pairs that differ by one component (config.ABLATIONS): M4 and M5 each add one part to M3, M6 both;
+# then the ladder's steps: stage 1 over its start, M6 over M3 and M1, the oracle over M6.
+COMPARISONS = [("M1", "start"), ("M2", "M1"), ("M3", "M2"), ("M4", "M3"), ("M5", "M3"), ("M6", "M4"),
+               ("M6", "M5"), ("M6", "M3"), ("M6", "M1"), ("oracle", "M6")]
 PAIRED_METRICS = ["all_rank1", "all_mAP", "indoor_rank1", "indoor_mAP"]
 
 
@@ -104,20 +129,31 @@ RETRIEVAL_COLUMNS = [("all_rank1", "all R1"), ("all_mAP", "all mAP"), ("all_mINP
 CLUSTERING_COLUMNS = [("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters"),
                       ("global_cross_modality_pair_precision", "cross-modality pair precision"),
                       ("global_cross_modality_pair_recall", "cross-modality pair recall")]
+# The probes (ladder_probes): the bias on the test set, the reference rows' clustering of the training set.
+BIAS_COLUMNS = [(SHARE, "other-modality share of test 10-NN"), (f"{SHARE}_chance", "chance"),
+                ("plain_jaccard_mixed_fraction", "plain Jaccard mixed clusters (train)"),
+                ("modality_aware_jaccard_mixed_fraction", "MAJ mixed clusters (train)"),
+                ("modality_aware_jaccard_cross_modality_pair_precision", "MAJ cross-modality pair precision"),
+                ("minutes", "minutes to make")]
 
 
 def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
-    """Two markdown tables, mean ± std over seeds: retrieval (all/indoor R1, mAP, mINP in %) and the
-    last epoch's global clustering (ARI, mixed-cluster share, cross-modality pair precision/recall)."""
+    """Markdown tables, mean ± std over seeds: retrieval (all/indoor R1, mAP, mINP in %), the last
+    epoch's global clustering (ARI, mixed-cluster share, cross-modality pair precision/recall) and the
+    probes (other-modality share of the test 10-NN, training-set clustering of the reference rows,
+    minutes). A table no row has a value for is left out."""
     blocks = []
-    for columns, digits in ((RETRIEVAL_COLUMNS, 1), (CLUSTERING_COLUMNS, 3)):
+    for columns, digits in ((RETRIEVAL_COLUMNS, 1), (CLUSTERING_COLUMNS, 3), (BIAS_COLUMNS, 3)):
+        if not any(key in metrics for metrics in table.values() for key, _ in columns):
+            continue
         lines = ["| config | " + " | ".join(title for _, title in columns) + " |",
                  "|---|" + "---:|" * len(columns)]
         for name, metrics in table.items():
             cells = []
             for key, _ in columns:
                 m = metrics.get(key)
-                cells.append("–" if m is None else f"{m['mean']:.{digits}f} ± {m['std']:.{digits}f}")
+                places = 1 if key == "minutes" else digits
+                cells.append("–" if m is None else f"{m['mean']:.{places}f} ± {m['std']:.{places}f}")
             lines.append(f"| {name} {DESCRIPTIONS.get(name, '')} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
@@ -156,37 +192,106 @@ def seed_list(seeds: int | Sequence[int]) -> list[int]:
     return chosen
 
 
+def row_config(preset: str, name: str, seed: int, overrides: dict[str, Any] | None = None):
+    """The config of row ``name`` for ``seed``: ``<preset>:<name>`` for an M row, the base preset for the
+    reference rows (their start and budget are the base preset's)."""
+    base = f"{preset}:{name}" if name in ABLATIONS else preset
+    return get_preset(base, {**(overrides or {}), "seed": seed})
+
+
+def check_names(names: Sequence[str]) -> list[str]:
+    """``names`` as a list when every one is a ladder row (M1–M6 or a reference row); else ``ValueError``."""
+    for name in names:
+        if name not in ABLATIONS and name not in BASELINE_ROWS:
+            raise ValueError(f"unknown ablation config {name!r}; choose from {', '.join(LADDER)}")
+    return list(names)
+
+
+def run_numbers(out: Path, name: str, seed: int) -> dict[str, float]:
+    """The flattened numbers of one finished run folder ``out/<name>/seed<seed>`` (results + probes)."""
+    folder = out / name / f"seed{seed}"
+    return _final_numbers(json.loads((folder / "results.json").read_text()), read_probes(folder))
+
+
+def summarise(out: Path, names: Sequence[str], seeds: Sequence[int], preset: str | None = None,
+              ceiling: float = float("nan")) -> dict[str, Any]:
+    """The ``ablation.json`` content of finished runs: ``seeds``, ``aggregate``, ``runs`` (per seed, in
+    seed order), ``paired``, the markdown ``table`` and the issue-12 ``targets`` check."""
+    from vireid_core.ladder_targets import check_targets, format_targets
+
+    per_seed = {name: [run_numbers(out, name, seed) for seed in seeds] for name in names}
+    table = aggregate(per_seed)
+    paired = paired_differences(per_seed)
+    targets = check_targets(table, paired)
+    text = format_table(table) + "\n\n" + format_paired(paired)
+    if targets:
+        text += "\n\n" + format_targets(targets)
+    return {"preset": preset, "seeds": list(seeds), "aggregate": table, "runs": per_seed, "paired": paired,
+            "targets": targets, "table": text, "training_set_single_modality_ceiling_ari": ceiling}
+
+
 def run_ablation(preset: str, names: list[str], seeds: int | Sequence[int], out: Path, *,
                  overrides: dict[str, Any] | None = None, progress: bool = True,
                  cache_dir: str | Path = "data_cache") -> dict[str, Any]:
-    """Train every ablation config for each seed (``seeds`` = a count n meaning 1..n, or a list)
+    """Train (or make) every ladder row for each seed (``seeds`` = a count n meaning 1..n, or a list)
     into ``out/<name>/seed<k>``.
 
-    Seed-major: all configs of one seed are trained before the next seed starts, so a partial
-    ablation holds complete seeds. Finished runs (with ``results.json``) are reused, so an
-    interrupted ablation resumes, and two processes given disjoint seed lists can share ``out``.
-    Returns ``{"table": markdown, "aggregate": …, "runs": …}`` and writes ``out/ablation.json``
+    ``names`` are M rows (``config.ABLATIONS``, trained by ``train_run``) and reference rows
+    (``untrained``, ``start``, ``oracle``: :func:`vireid_core.ladder_rows.run_baseline_row`); all use the
+    same protocol and the seed's shared start. Seed-major: all rows of one seed are done before the
+    next seed starts, so a partial ablation holds complete seeds. Finished runs (with ``results.json``)
+    are reused, so an interrupted ablation resumes, and two processes given disjoint seed lists can
+    share ``out``. A finished M run without ``probes.json`` gets it from its final checkpoint when the
+    folder still holds one. Returns :func:`summarise`'s dict and writes it to ``out/ablation.json``
     over the requested seeds.
     """
     from vireid_core.workflow import train_run
 
-    for name in names:
-        if name not in ABLATIONS:
-            raise ValueError(f"unknown ablation config {name!r}; choose from {', '.join(ABLATIONS)}")
+    names = check_names(names)
     chosen = seed_list(seeds)
     for seed in chosen:
         for name in names:
             run_dir = out / name / f"seed{seed}"
             if not (run_dir / "results.json").is_file():
-                config = get_preset(f"{preset}:{name}", {**(overrides or {}), "seed": seed})
-                train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), cache_dir=cache_dir,
-                          progress=progress)
-    per_seed = {name: [_final_numbers(json.loads((out / name / f"seed{seed}" / "results.json").read_text()))
-                       for seed in chosen] for name in names}
-    table = aggregate(per_seed)
-    paired = paired_differences(per_seed)
-    summary = {"preset": preset, "seeds": chosen, "aggregate": table, "runs": per_seed,
-               "paired": paired, "table": format_table(table) + "\n\n" + format_paired(paired),
-               "training_set_single_modality_ceiling_ari": training_set_ceiling(preset, overrides, cache_dir=cache_dir)}
+                config = row_config(preset, name, seed, overrides)
+                if name in BASELINE_ROWS:
+                    run_baseline_row(name, config, run_dir, cache_dir=cache_dir, progress=progress)
+                else:
+                    train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), cache_dir=cache_dir,
+                              progress=progress)
+            if name in ABLATIONS:
+                ensure_probes(run_dir, cache_dir=cache_dir, progress=progress)
+    summary = summarise(out, names, chosen, preset,
+                        training_set_ceiling(preset, overrides, cache_dir=cache_dir))
     atomic_write_text(out / "ablation.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def finished_ladder(out: Path) -> tuple[list[str], list[int], list[str]]:
+    """What a ladder folder holds, without training: ``(rows, seeds, notes)``.
+
+    ``rows`` are the row folders present, in ladder order; ``seeds`` those for which every row has a
+    ``results.json`` (complete seeds only, as they are committed); ``notes`` name the finished runs of
+    incomplete seeds that are left out.
+    """
+    rows = [name for name in LADDER if (out / name).is_dir()]
+    found = {name: {int(p.parent.name[4:]) for p in (out / name).glob("seed*/results.json")
+                    if p.parent.name[4:].isdigit()} for name in rows}
+    every = set.union(*found.values()) if found else set()
+    complete = sorted(s for s in every if all(s in found[name] for name in rows))
+    notes = [f"seed {s}: left out, finished only for {', '.join(n for n in rows if s in found[n])}"
+             for s in sorted(every - set(complete))]
+    return rows, complete, notes
+
+
+def ladder_table(out: Path) -> str:
+    """The ladder table of a finished folder (complete seeds only), printed without training; raises
+    ``UserError`` when the folder holds no complete seed."""
+    rows, seeds, notes = finished_ladder(out)
+    if not seeds:
+        raise UserError(f"{out}: no seed with a results.json in every row folder ({', '.join(rows) or 'none'})")
+    stored = out / "ablation.json"
+    preset = json.loads(stored.read_text()).get("preset") if stored.is_file() else None
+    summary = summarise(out, rows, seeds, preset)
+    header = f"{out}: preset {preset or '?'}, seeds {', '.join(map(str, seeds))}"
+    return "\n".join([header, *notes, "", summary["table"]])

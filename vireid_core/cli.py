@@ -22,7 +22,8 @@ commands:
   train      two-stage BMIL training with a named preset
   evaluate   evaluate a checkpoint with the exact SYSU-MM01 / RegDB / LLCM protocol
   demo       SynthVI + the synthvi-cpu preset + evaluation + a printed table and figures
-  ablation   the paper's M1-M6 ablation over several seeds
+  ablation   the paper's M1-M6 ablation over several seeds (--ladder: with untrained, start, oracle)
+  ablation-table  print the ladder table of a finished ablation folder (no training)
 """
 
 
@@ -121,10 +122,20 @@ def _add_ablation(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=_seeds_argument, default=3, metavar="N|S1,S2,...",
                    help="a count N (seeds 1..N, default 3) or a comma list of seeds, e.g. 2,3 to train "
                         "them in a second process sharing --out")
-    p.add_argument("--configs", default="M1,M2,M3,M4,M5,M6")
+    p.add_argument("--configs", default="M1,M2,M3,M4,M5,M6",
+                   help="rows to run: M1..M6 and the reference rows untrained, start, oracle")
+    p.add_argument("--ladder", action="store_true",
+                   help="run the whole baseline ladder: untrained,start,M1,...,M6,oracle (replaces --configs)")
     p.add_argument("--out", required=True)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--no-progress", action="store_true")
+
+
+def _add_ablation_table(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ablation-table", help="print a finished ladder's table",
+                       description="Print the tables of an ablation/ladder folder over its complete seeds "
+                                   "(every row finished), with the issue-12 targets; trains nothing.")
+    p.add_argument("--out", required=True, help="the folder the ablation command wrote")
 
 
 def _add_checkpoints(sub: argparse._SubParsersAction) -> None:
@@ -141,9 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vireid_core", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    sub = parser.add_subparsers(dest="command", metavar="{synth,train,evaluate,demo,ablation,checkpoints}")
+    sub = parser.add_subparsers(dest="command",
+                                metavar="{synth,train,evaluate,demo,ablation,ablation-table,checkpoints}")
     sub.required = True
-    for add in (_add_synth, _add_train, _add_evaluate, _add_demo, _add_ablation, _add_checkpoints):
+    for add in (_add_synth, _add_train, _add_evaluate, _add_demo, _add_ablation, _add_ablation_table,
+                _add_checkpoints):
         add(sub)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -170,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from vireid_core import commands
 
-    handler = getattr(commands, f"run_{args.command}")
+    handler = getattr(commands, f"run_{args.command.replace('-', '_')}")
     try:
         return int(handler(args) or 0)
     except KeyboardInterrupt:

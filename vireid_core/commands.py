@@ -197,15 +197,28 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_ablation(args: argparse.Namespace) -> int:
-    """``ablation``: M1–M6 × seeds; writes ``ablation.json`` and prints the table."""
+    """``ablation``: M1–M6 (``--ladder``: untrained, start, M1–M6, oracle) × seeds; writes
+    ``ablation.json`` and prints the table."""
+    from vireid_core.ablation import LADDER, check_names
     from vireid_core.ablation import run_ablation as run
 
-    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    names = LADDER if args.ladder else check_names([c.strip() for c in args.configs.split(",") if c.strip()])
     check_output_folder(args.out, "the ablation folder (--out)")
     summary = run(args.preset, names, args.seeds, Path(args.out), overrides=_parse_sets(args.set),
                   progress=not args.no_progress)
     print(summary["table"])
     print(json.dumps({"written": str(Path(args.out) / "ablation.json")}))
+    return 0
+
+
+def run_ablation_table(args: argparse.Namespace) -> int:
+    """``ablation-table``: print a finished ablation folder's tables (complete seeds), training nothing."""
+    from vireid_core.ablation import ladder_table
+
+    out = Path(args.out)
+    if not out.is_dir():
+        raise UserError(f"{out}: no such ablation folder (--out)")
+    print(ladder_table(out))
     return 0
 
 
