@@ -248,6 +248,13 @@ def _torchrun_leftovers(w, tmp, mp):
     return ["train", *SMOKE, "--out", str(tmp / "run")]
 
 
+def _synth_over_user_files(w, tmp, mp):
+    out = tmp / "mine"
+    assert main(["synth", "--out", str(out), "--identities", "4", "--height", "32", "--width", "16"]) == 0
+    (out / "exp" / "notes.txt").write_text("my notes")
+    return ["synth", "--out", str(out), "--identities", "4", "--height", "32", "--width", "16", "--seed", "1"]
+
+
 def _set(*pairs: str) -> Callable:
     return lambda w, tmp, mp: ["train", *SMOKE, "--out", str(tmp / "run"), *[a for p in pairs for a in ("--set", p)]]
 
@@ -278,6 +285,7 @@ CLI_ROWS = [
     Row("--json is a folder", _json_folder, "is a folder"),
     Row("--json in a read-only folder", _json_read_only, "not writable"),
     Row("checkpoint whose config and weights disagree", _mismatch, "does not fit the model"),
+    Row("synth over an earlier output holding a user file", _synth_over_user_files, "files SynthVI did not write"),
     Row("--set device=gpu", _set("device=gpu"), "config key 'device'"),
     Row("--set seed=none", _set("seed=none"), "config key 'seed'"),
     Row("--set optim.lr=inf", _set("optim.lr=inf"), "must be a finite number"),
@@ -369,6 +377,20 @@ def test_a_pickle_payload_never_runs(world, tmp_path) -> None:
         load_checkpoint(evil)
     assert main(evaluate(evil, world.sysu, tmp_path)) == 2
     assert not marker.exists()
+
+
+def test_files_without_digest_and_official_metadata_still_load(tmp_path) -> None:
+    from vireid_core.learning.checkpoints import load_checkpoint, read_torch_file
+
+    plain = tmp_path / "plain.pt"
+    torch.save({"model": {"w": torch.ones(2)}, "epoch": 3}, plain)  # no model_digest: an older file
+    assert load_checkpoint(plain)["epoch"] == 3
+    official = tmp_path / "bmil.pth.tar"
+    torch.save({"state_dict": {"module.bottleneck.weight": torch.ones(2)}, "mAP": np.float64(0.5),
+                "cmc": np.zeros(3), "epoch": 60}, official)
+    with pytest.raises(UserError, match="numpy"):
+        read_torch_file(official)  # plain loads admit tensors and plain data only
+    assert float(read_torch_file(official, allow_numpy=True)["mAP"]) == 0.5
 
 
 def test_debug_shows_the_traceback(tmp_path) -> None:
