@@ -1,12 +1,12 @@
 """Notebook 02 live in a real browser: JupyterLab 4 served on 127.0.0.1, driven by headless Chromium.
 
 What a new user does, checked the way they would see it: open the notebook (it opens clean, one tab,
-one kernel), Run All from the Run menu, wait for the kernel, then move every slider of the clustering
-panel several times with the keyboard, one move at a time and in quick bursts. After every move the
-figure the page shows must be that of the sliders' new values, must have changed and must be a real
-drawing (its PNG is read back from the page and measured); no output may be an error or a raw widget
-repr, and the browser console must hold no SEVERE entry. Opening a second notebook must not
-bring back the first one's tab or start another kernel for it.
+one kernel), Run All from the Run menu, wait for the kernel (progress shows as widget bars), then move
+every slider of the clustering panel several times with the keyboard, one move at a time and in quick
+bursts. After every move the figure the page shows must be that of the sliders' new values, must have
+changed and must be a real drawing (its PNG is read back from the page and measured); no output may be
+an error or a raw widget repr, and the browser console must hold no SEVERE entry. Opening a second
+notebook must not bring back the first one's tab or start another kernel for it.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package (``make test`` installs
 them). Without them the test is skipped, unless ``VIREID_BROWSER_TEST=1`` (set by ``make test``) makes
@@ -346,6 +346,9 @@ def _session(driver: Any, lab: dict[str, Any], first: str, second: str) -> tuple
     code_cells = len(_prompts(driver))
     _wait(lambda: all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(driver)) and _idle(driver, lab, first), 300,
           "Run All to finish")
+    bars = driver.execute_script("return document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+                                 ".jp-OutputArea-output .widget-hprogress').length;")
+    assert bars >= 1, "progress = True should show tqdm as widget progress bars"
     records = _move_sliders(driver)
     outputs = _outputs(driver)
     errors = [o["text"][:300] for o in outputs if o["error"] or "Traceback (most recent call last)" in o["text"]]
