@@ -28,6 +28,25 @@ def grouped(feats: np.ndarray, modality: np.ndarray) -> tuple[np.ndarray, list[i
     return np.ascontiguousarray(feats[order]), [0, n_vis, len(feats)]
 
 
+def assert_same_neighbours(got_s: np.ndarray, got_i: np.ndarray, want_s: np.ndarray, want_i: np.ndarray,
+                           atol: float = 2e-6) -> None:
+    """Same scores per rank, and the same neighbours up to float32 ties.
+
+    Two equal rows (an exact tie) can get scores 1e-7 apart in a blocked GEMM, depending on where they
+    sit in a block and on the CPU's kernel; the screened search re-scores with plain dot products and
+    then breaks the tie by id. So neighbours may swap places only where their scores tie within
+    ``atol``, and may differ at rank k only by an element tied with the k-th score.
+    """
+    np.testing.assert_allclose(got_s, want_s, atol=atol)
+    for row in np.flatnonzero((got_i != want_i).any(axis=1)):
+        swapped = got_i[row] != want_i[row]
+        np.testing.assert_allclose(got_s[row][swapped], want_s[row][swapped], atol=atol)
+        outside = set(got_i[row]) ^ set(want_i[row])
+        if outside:  # an element in one list only: it must tie with the k-th score
+            tied = np.abs(got_s[row] - want_s[row][-1]) <= atol
+            assert outside <= set(got_i[row][tied]) | set(want_i[row][np.abs(want_s[row] - want_s[row][-1]) <= atol])
+
+
 @pytest.mark.parametrize("metric", ["ip", "l2"])
 @pytest.mark.parametrize("margin", [1, 4, 32])
 def test_screened_equals_float32_search(metric: str, margin: int) -> None:
@@ -39,8 +58,7 @@ def test_screened_equals_float32_search(metric: str, margin: int) -> None:
                                 stats=stats)
     want = exact_grouped_topk(feats, bounds, [9, 9], metric=metric, block_size=128)
     for (got_s, got_i), (want_s, want_i) in zip(got, want, strict=True):
-        np.testing.assert_array_equal(got_i, want_i)
-        np.testing.assert_allclose(got_s, want_s, atol=2e-6)
+        assert_same_neighbours(got_s, got_i, want_s, want_i)
     if margin == 1:
         assert stats["fallback_fraction"] > 0  # a margin of one cannot certify every row: fall-back ran
 
