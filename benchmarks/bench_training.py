@@ -70,6 +70,28 @@ def _extraction_rate(config, start, samples, fast: bool) -> float:
     return len(samples) / (time.perf_counter() - started)
 
 
+def _augmentation_seconds(config, dataset, batches: int = 3) -> float:
+    """Seconds per training step spent on the PIL augmentations of step A (infrared batch + both views
+    of the visible batch) over cached decoded images: the data part of the step."""
+    from vireid_core.data.images import open_rgb
+    from vireid_core.data.records import INFRARED, VISIBLE
+    from vireid_core.data.transforms import train_transform
+
+    c, s = config.data, config.schedule
+    by_modality = {m: [open_rgb(x.path) for x in dataset.train if x.modality == m][: s.ir_batch] for m in (0, 1)}
+    views = {VISIBLE: [train_transform(VISIBLE, height=c.height, width=c.width, view=v) for v in (1, 2)],
+             INFRARED: [train_transform(INFRARED, height=c.height, width=c.width, view=1,
+                                        color_jitter_ir=s.color_jitter_ir_stage1)]}
+    counts = {VISIBLE: s.vis_batch, INFRARED: s.ir_batch}
+    started = time.perf_counter()
+    for _ in range(batches):
+        for m, transforms in views.items():
+            for image in by_modality[m][: counts[m]]:
+                for transform in transforms:
+                    transform(image)
+    return (time.perf_counter() - started) / batches
+
+
 def _pretrain_rate(config, start, source, steps: int) -> float:
     plan = plan_for_config(config, torch.device("cpu"))
     stats = pretrain_on_source(copy.deepcopy(start), source, iterations=steps, batch_size=config.pretrain.batch_size,
@@ -146,6 +168,9 @@ def main() -> None:
     split = {k: float(np.median([r[f"seconds_{k}"] for r in records])) for k in parts}
     total = sum(split.values())
     per_iter = split["iterations"] / args.iters
+    augment = _augmentation_seconds(config, dataset)
+    print(f"augmentations of one training step: {augment:.3f} s, {100 * augment / per_iter:.0f} % of the fast "
+          "path's step")
     print(f"\nfast-path stage-1 epoch ({args.iters} iterations): "
           + ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in split.items())
           + f"; {per_iter:.2f} s per iteration")
