@@ -164,7 +164,6 @@ def main() -> None:
         a, b = statistics.median(rates["float32"][what]), statistics.median(rates["fast"][what])
         print(f"{label:<28}{a:>10.0f}{b:>10.0f}{b / a:>7.2f}x")
     parts = ("extract", "association", "iterations")
-    parts = ("extract", "association", "iterations")
     split = {k: float(np.median([r[f"seconds_{k}"] for r in records])) for k in parts}
     total = sum(split.values())
     per_iter = split["iterations"] / args.iters
