@@ -65,3 +65,20 @@ def test_unknown_preset_and_section_errors():
         get_preset("sysu:M9")
     with pytest.raises(ValueError, match="section"):
         set_value(RunConfig(), "cluster", "1")
+
+
+def test_a_run_trained_before_a_key_was_added_still_resumes(tmp_path):
+    """A checkpoint whose stored config lacks keys added later (here pretrain.modalities/channel_aug, at
+    their defaults in the request) is the same run; a real difference is still refused."""
+    from vireid_core.config import stable_digest
+    from vireid_core.run_dir import check_checkpoint_config
+
+    config = get_preset("synthvi-smoke")
+    older = config.to_dict()
+    for key in ("modalities", "channel_aug"):
+        del older["pretrain"][key]
+    state = {"config": older, "config_digest": stable_digest(older)}
+    check_checkpoint_config(state, config, tmp_path / "last.pt")
+    visible = get_preset("synthvi-smoke", {"pretrain.modalities": "visible"})
+    with pytest.raises(ValueError, match="pretrain.modalities"):
+        check_checkpoint_config(state, visible, tmp_path / "last.pt")

@@ -38,10 +38,21 @@ def config_differences(stored: dict[str, Any], requested: dict[str, Any], limit:
     return "; ".join(parts) + (f"; ... ({len(keys)} keys differ)" if len(keys) > limit else "")
 
 
+def _read_back(stored: dict[str, Any]) -> dict[str, Any] | None:
+    """A stored config read through today's :class:`RunConfig` (keys added since take their defaults,
+    which reproduce the behaviour before the keys existed), or None when it no longer reads."""
+    try:
+        return RunConfig.from_dict(stored).to_dict()
+    except ValueError:
+        return None
+
+
 def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path) -> None:
     """Refuse to resume ``path`` with ``config`` unless it was trained with exactly that config.
 
-    Compares the ``config_digest`` stored in the checkpoint (or, for older files, its stored config).
+    Compares the ``config_digest`` stored in the checkpoint (or, for older files, its stored config); a
+    stored config written before keys were added is read back with their defaults (which reproduce the
+    older behaviour), so adding a key does not orphan runs trained before it.
     Raises :class:`~vireid_core.errors.UserError` naming the file and the differing keys.
     """
     requested = config.to_dict()
@@ -51,6 +62,8 @@ def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path
         raise UserError(f"{path}: holds no training config; expected a last.pt written by 'vireid_core train'")
     if digest == stable_digest(requested) or (digest is None and stored == requested):
         return
+    if isinstance(stored, dict) and _read_back(stored) == requested:
+        return  # trained before config keys were added that ``config`` holds at their defaults
     detail = config_differences(stored, requested) if isinstance(stored, dict) else "digests differ"
     raise UserError(f"--resume: {path} was trained with another config ({detail}); resume with the same preset "
                     "and --set values, or use a new --out folder")
