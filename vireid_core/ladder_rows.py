@@ -14,6 +14,7 @@ search, 10 gallery trials). The oracle also keeps its weights in ``oracle.pt``.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,8 +38,9 @@ PROBES = "probes.json"
 ORACLE_WEIGHTS = "oracle.pt"
 
 
-def _ignore(text: str) -> None:
-    """Default ``notify``: discard run-folder notes."""
+def _stderr(text: str) -> None:
+    """Default ``notify``: run-folder notes (e.g. a stale lock taken over) go to stderr."""
+    print(text, file=sys.stderr)
 
 
 def _row_model(name: str, config: RunConfig, dataset: ReIDDataset, cache_dir: str | Path,
@@ -62,7 +64,7 @@ def _row_model(name: str, config: RunConfig, dataset: ReIDDataset, cache_dir: st
 
 def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache_dir: str | Path = "data_cache",
                      progress: bool = True, trials: int = 10,
-                     notify: Callable[[str], None] = _ignore) -> dict[str, Any]:
+                     notify: Callable[[str], None] = _stderr) -> dict[str, Any]:
     """Make, evaluate and probe reference row ``name`` (``untrained``, ``start`` or ``oracle``) of ``config``.
 
     Evaluation: the dataset's protocol in every setting (SYSU: all and indoor search) over ``trials``
