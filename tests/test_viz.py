@@ -218,6 +218,38 @@ def test_cluster_explorer_panel_debounces_and_never_overlaps_drawings():
     panel.close()
 
 
+def test_cluster_explorer_panel_is_immune_to_pyplot_on_another_thread():
+    """While the panel draws, another thread does what the inline backend and other cells do to pyplot
+    (create, draw and close all figures, re-apply the style); every figure the panel shows stays whole."""
+    panel = _panel(debounce=0.0)
+    stop, hammered = threading.Event(), [0]
+
+    def pyplot_traffic():
+        while not stop.is_set():
+            viz.apply_style()
+            fig, ax = plt.subplots()
+            ax.bar([0, 1], [1, 2])
+            fig.canvas.draw()
+            plt.close("all")
+            hammered[0] += 1
+
+    other = threading.Thread(target=pyplot_traffic)
+    other.start()
+    shown = []
+    try:
+        for value in (0.6, 0.7, 0.4, 0.6):
+            panel.eps.value = value
+            shown.append((value, panel.image.value))
+    finally:
+        stop.set()
+        other.join(30)
+    assert hammered[0] > 0
+    for value, png in shown:
+        assert_drawn(png, f"figure at eps={value} drawn while pyplot was busy elsewhere")
+    assert all(pixel_change(a, b) > 0 for (_, a), (_, b) in zip(shown, shown[1:], strict=False))
+    plt.close("all")
+
+
 def test_viz_package_keeps_the_lead_names():
     for name in ("apply_style", "save_figure", "plot_training_curves", "plot_stage_results", "demo_figures"):
         assert callable(getattr(viz, name))
