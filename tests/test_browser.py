@@ -18,160 +18,26 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 
+from tests.jupyter_browser import chromium, jupyter_lab, require_browser, wait_for
 from tests.png_checks import assert_drawn, pixel_change
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 NOTEBOOK = "02_distance_rectification"
 PARAMETERS = {"preset": "synthvi-smoke", "n_ids": 8, "threads": 1}
 MOVES_PER_SLIDER = 4
 BURST = 3
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1400,1000"]
-LAB_SETTINGS = {  # user settings of the test's own JupyterLab: no autosave, no calls to the internet
-    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
-}
 WIDGET_REPR = re.compile(r"\b(VBox|HBox|Box|Image|HTML|Label|SelectionSlider|IntProgress|FloatProgress)\(")
 STRAY_REPR = re.compile(r"PosixPath\(|<Figure size|<matplotlib\.|Error displaying widget|model not found")
-
-
-def _requirements() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("the selenium package (pip install -e '.[test]')")
-    if missing:
-        message = "real-browser test needs " + ", ".join(missing) + " (make test installs them)"
-        if os.environ.get("VIREID_BROWSER_TEST") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def _stop_tree(process: subprocess.Popen, grace: float = 10.0) -> None:
-    """Stop ``process`` and every process below it (kernels run in their own sessions, so they are
-    collected first and killed if the server's own shutdown leaves them behind)."""
-    import psutil
-
-    try:
-        children = psutil.Process(process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    process.terminate()
-    try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(grace)
-    _, alive = psutil.wait_procs(children, timeout=grace)
-    for child in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
-    psutil.wait_procs(alive, timeout=grace)
-
-
-@contextlib.contextmanager
-def jupyter_lab(root_dir: Path, home: Path) -> Iterator[dict[str, Any]]:
-    """JupyterLab on 127.0.0.1 at a free port with token auth, serving ``root_dir``; its settings,
-    workspaces and runtime files live under ``home``. Yields {"url", "token", "api"}."""
-    settings = home / "settings"
-    for name, values in LAB_SETTINGS.items():
-        (settings / name).parent.mkdir(parents=True, exist_ok=True)
-        (settings / name).write_text(json.dumps(values))
-    port, token = _free_port(), os.urandom(12).hex()
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTER_PLATFORM_DIRS="1")
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root_dir)
-    url = f"http://127.0.0.1:{port}"
-
-    def api(path: str, method: str = "GET") -> Any:
-        request = urllib.request.Request(f"{url}/api/{path}", method=method,
-                                         headers={"Authorization": f"token {token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def up() -> bool:
-        assert server.poll() is None, f"JupyterLab exited: {(home / 'server.log').read_text()[-2000:]}"
-        with contextlib.suppress(OSError):
-            return api("status") is not None
-        return False
-
-    try:
-        _wait(up, 90, "JupyterLab to answer")
-        yield {"url": url, "token": token, "api": api}
-    finally:
-        with contextlib.suppress(Exception):
-            for kernel in api("kernels"):
-                api(f"kernels/{kernel['id']}", method="DELETE")
-        _stop_tree(server)
-        log.close()
-
-
-@contextlib.contextmanager
-def chromium(profile: Path) -> Iterator[Any]:
-    """Headless Chromium through chromedriver, console messages recorded, a fresh profile."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(str(CHROMEDRIVER))
-    driver = webdriver.Chrome(service=service, options=options)
-    try:
-        yield driver
-    finally:
-        with contextlib.suppress(Exception):
-            driver.quit()
-        if service.process is not None and service.process.poll() is None:
-            _stop_tree(service.process)
 
 
 def _prepare(root: Path, cache: Path, figures: Path) -> tuple[str, str]:
@@ -225,7 +91,7 @@ def _idle(driver: Any, lab: dict[str, Any], name: str) -> bool:
 def _open(driver: Any, lab: dict[str, Any], name: str) -> None:
     """Open ``name`` in a fresh workspace (?reset) and wait for its kernel to be idle."""
     driver.get(f"{lab['url']}/lab/tree/{name}?reset&token={lab['token']}")
-    _wait(lambda: _idle(driver, lab, name), 120, f"{name} to open with an idle kernel")
+    wait_for(lambda: _idle(driver, lab, name), 120, f"{name} to open with an idle kernel")
     time.sleep(1.0)  # let the page settle (kernel info, metadata) before its state is judged
 
 
@@ -241,7 +107,7 @@ def _run_all(driver: Any) -> None:
 
     menu = next(e for e in driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item") if e.text.strip() == "Run")
     menu.click()
-    _wait(lambda: driver.find_elements(By.CSS_SELECTOR, '.lm-Menu-item[data-command="runmenu:run-all"]'),
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, '.lm-Menu-item[data-command="runmenu:run-all"]'),
           10, "the Run menu").pop().click()
 
 
@@ -296,7 +162,7 @@ def _move_sliders(driver: Any) -> list[dict[str, Any]]:
     same checks on the figure it leaves. Returns one record per checked figure."""
     from selenium.webdriver.common.by import By
 
-    panel = _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".widget-vbox:has(.widget-hslider):has(img)"), 60,
+    panel = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".widget-vbox:has(.widget-hslider):has(img)"), 60,
                   "the clustering panel")[0]
     sliders = panel.find_elements(By.CSS_SELECTOR, ".widget-hslider")
     names = [s.find_element(By.CSS_SELECTOR, ".widget-label").text.strip() for s in sliders]
@@ -311,7 +177,7 @@ def _move_sliders(driver: Any) -> list[dict[str, Any]]:
     def settled(what: str) -> None:
         nonlocal src, png
         values = ", ".join(f"{n}={r.text}" for n, r in zip(names, readouts, strict=True))
-        _wait(lambda: status.text.replace("\xa0", " ").startswith(values) and _src(panel) not in (src, None), 90,
+        wait_for(lambda: status.text.replace("\xa0", " ").startswith(values) and _src(panel) not in (src, None), 90,
               f"the figure of {values} after {what} (status line: {status.text!r})")
         new_src, new_png = _image(driver, panel)
         stats = assert_drawn(new_png, f"the figure after {what} ({values})")
@@ -325,7 +191,7 @@ def _move_sliders(driver: Any) -> list[dict[str, Any]]:
         for _ in range(MOVES_PER_SLIDER):
             before = readout.text
             step = _press(handle, step)
-            _wait(lambda before=before, readout=readout: readout.text != before, 10, f"slider {name} to move")
+            wait_for(lambda before=before, readout=readout: readout.text != before, 10, f"slider {name} to move")
             settled(f"{name} {before} → {readout.text}")
     for name, handle in zip(names, handles, strict=True):
         step, start = +1, [r.text for r in readouts]
@@ -344,7 +210,7 @@ def _session(driver: Any, lab: dict[str, Any], first: str, second: str) -> tuple
     assert not tabs[0]["dirty"], "the notebook shows unsaved changes right after opening"
     _run_all(driver)
     code_cells = len(_prompts(driver))
-    _wait(lambda: all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(driver)) and _idle(driver, lab, first), 300,
+    wait_for(lambda: all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(driver)) and _idle(driver, lab, first), 300,
           "Run All to finish")
     bars = driver.execute_script("return document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
                                  ".jp-OutputArea-output .widget-hprogress').length;")
@@ -373,7 +239,7 @@ def _session(driver: Any, lab: dict[str, Any], first: str, second: str) -> tuple
 
 @pytest.mark.slow
 def test_notebook_02_live_in_jupyterlab(tmp_path):
-    _requirements()
+    require_browser()
     from vireid_core import analysis
     from vireid_core.config import get_preset
 
