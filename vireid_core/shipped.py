@@ -182,8 +182,7 @@ def compare_with_shipped(config: RunConfig, evaluations: dict[str, Any], root: s
     manifest = read_manifest(folder)
     if manifest is None:
         return f"no shipped models for preset {config.preset!r} to compare with ({folder})"
-    note = "" if manifest.get("config_digest") == stable_digest(config.to_dict()) else \
-        " (NOTE: shipped with different settings)"
+    note = "" if find_shipped(config, root) is not None else " (NOTE: shipped with different settings)"
     lines = [f"compared with the shipped models ({folder}, code {manifest.get('code_version')}){note}:",
              f"{'model':<10}{'mode':<8}{'R1 now':>8}{'shipped':>9}{'mAP now':>9}{'shipped':>9}"]
     for label in ("stage 1", "stage 2"):
