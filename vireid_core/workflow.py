@@ -126,7 +126,13 @@ def pretrained_cache_path(config: RunConfig, cache_dir: str | Path = DEFAULT_CAC
     """Where the source-pretrained start of ``config`` is cached: keyed by the model, pretraining and
     source-set settings and the seed."""
     settings = config.to_dict()
-    key = stable_digest({"model": settings["model"], "pretrain": settings["pretrain"],
+    pretrain = dict(settings["pretrain"])
+    # Keys added after starts were first cached and shipped, dropped at the value that reproduces the
+    # earlier pretraining, so those starts keep their key.
+    for key, earlier in (("modalities", "both"), ("channel_aug", 0.0)):
+        if pretrain.get(key) == earlier:
+            pretrain.pop(key)
+    key = stable_digest({"model": settings["model"], "pretrain": pretrain,
                          "source": synthvi_config(config).to_dict(), "seed": config.seed})
     return Path(cache_dir) / f"pretrained-{key}.pt"
 
