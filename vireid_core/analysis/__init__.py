@@ -11,6 +11,7 @@ from vireid_core.analysis.features import (
     split_prototypes,
     top_matches,
     umap_embedding,
+    with_training_subset,
 )
 from vireid_core.analysis.notebook_parameters import infrared_query, neighbour_settings, whole_number
 from vireid_core.analysis.rectification import (
@@ -66,5 +67,6 @@ __all__ = [
     "umap_embedding",
     "unit_rows",
     "whole_number",
+    "with_training_subset",
     "write_numbers",
 ]
