@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from vireid_core.data.records import VISIBLE
 from vireid_core.data.synthvi.cameras import REGDB_CAMERAS, SYSU_CAMERAS
