@@ -63,7 +63,6 @@ def _extraction_rate(config, start, samples, fast: bool) -> float:
     cache: dict | None = {} if fast else None
     model = copy.deepcopy(start)
     if fast:  # the engine's cache is warm after the first epoch: measure the steady state
-        extract_features(model, samples[:256], transform, progress=False, plan=plan, image_cache=cache)
         extract_features(model, samples, transform, progress=False, plan=plan, image_cache=cache)
     started = time.perf_counter()
     extract_features(model, samples, transform, renormalise=False, progress=False, plan=plan, image_cache=cache)

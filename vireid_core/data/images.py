@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,28 +78,27 @@ class ImageListDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    def _cached(self, key: Any, load: Callable[[], Any]) -> Any:
+        """``load()``, kept under ``key`` when caching is enabled."""
+        if not self.cache_images:
+            return load()
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = load()
+            self._cache[key] = cached
+        return cached
+
     def image(self, index: int) -> Image.Image:
         """Returns the decoded RGB PIL image of sample `index` (from the cache if enabled)."""
         path = self.samples[index].path
-        if not self.cache_images:
-            return open_rgb(path)
-        cached = self._cache.get(path)
-        if cached is None:
-            cached = open_rgb(path)
-            self._cache[path] = cached
-        return cached
+        return self._cached(path, lambda: open_rgb(path))
 
     def resized(self, index: int, spec: ResizeSpec) -> torch.Tensor:
-        """The image of sample `index` resized as `spec` says: uint8 [3, H, W] (cached if enabled)."""
+        """The image of sample `index` resized as `spec` says: uint8 [3, H, W] (cached if enabled).
+
+        Decoded without keeping the PIL image: only the uint8 copy is cached."""
         path = self.samples[index].path
-        if not self.cache_images:
-            return resized_uint8(open_rgb(path), spec)
-        key = (path, *spec)
-        cached = self._cache.get(key)
-        if cached is None:  # decoded without keeping the PIL image: only the uint8 copy is cached
-            cached = resized_uint8(open_rgb(path), spec)
-            self._cache[key] = cached
-        return cached
+        return self._cached((path, *spec), lambda: resized_uint8(open_rgb(path), spec))
 
     def _view(self, index: int, transform: ViewTransform) -> torch.Tensor:
         if isinstance(transform, TensorPipeline):
