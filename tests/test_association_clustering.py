@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.cluster import DBSCAN
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from dense_reference import dense_modality_aware_jaccard  # noqa: E402
-
-from vireid_core.association import (  # noqa: E402
+from vireid_core.association import (
     cluster_dbscan,
     cluster_subset,
     clustering_report,
@@ -24,6 +18,7 @@ from vireid_core.association import (  # noqa: E402
     single_modality_ceiling_ari,
     split_subsets,
 )
+from vireid_core.association.reference import dense_modality_aware_jaccard
 
 
 def clustered(n: int = 300, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

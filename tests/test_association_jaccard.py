@@ -1,18 +1,12 @@
-"""Sparse Jaccard distances against the plain dense implementation of method-spec §5.1/§5.2."""
+"""Sparse Jaccard distances against the dense reference (vireid_core.association.reference)."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from dense_reference import dense_jaccard, dense_modality_aware_jaccard  # noqa: E402
-
-from vireid_core.association import (  # noqa: E402
+from vireid_core.association import (
     KnnConfig,
     NeighbourGraph,
     jaccard_distance,
@@ -20,7 +14,8 @@ from vireid_core.association import (  # noqa: E402
     knn_recall,
     modality_aware_jaccard,
 )
-from vireid_core.association.knn import exact_grouped_topk  # noqa: E402
+from vireid_core.association.knn import exact_grouped_topk
+from vireid_core.association.reference import dense_jaccard, dense_modality_aware_jaccard
 
 
 def clustered_features(n: int = 240, dim: int = 16, n_ids: int = 30, gap: float = 0.8, seed: int = 0,
