@@ -14,8 +14,9 @@ from vireid_core.association import (
     knn_recall,
     modality_aware_jaccard,
 )
-from vireid_core.association.knn import exact_grouped_topk
 from vireid_core.association.reference import dense_jaccard, dense_modality_aware_jaccard
+from vireid_core.association.search import partitioned
+from vireid_core.association.search.exact import exact_grouped_topk
 
 
 def clustered_features(n: int = 240, dim: int = 16, n_ids: int = 30, gap: float = 0.8, seed: int = 0,
@@ -226,13 +227,11 @@ def test_blocked_minsum_and_store_below() -> None:
 
 
 def test_ivf_blas_tiles_do_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vireid_core.association import partitioned_knn
-
     feats, modality, _ = clustered_features(n=400, dim=24, seed=13)
     config = KnnConfig(method="ivf_blas", ivf_nprobe=3)
     whole = NeighbourGraph.build(feats, modality, max_k1=20, knn=config)
-    monkeypatch.setattr(partitioned_knn, "TILE_QUERIES", 7)
-    monkeypatch.setattr(partitioned_knn, "TILE_MEMBERS", 5)
+    monkeypatch.setattr(partitioned, "TILE_QUERIES", 7)
+    monkeypatch.setattr(partitioned, "TILE_MEMBERS", 5)
     tiled = NeighbourGraph.build(feats, modality, max_k1=20, knn=config)
     for (w_scores, w_ids), (t_scores, t_ids) in zip(whole.lists, tiled.lists, strict=True):
         np.testing.assert_array_equal(t_ids, w_ids)

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from vireid_core.association import KnnConfig, NeighbourGraph, modality_aware_jaccard
-from vireid_core.association.knn import exact_grouped_topk
-from vireid_core.association.screened_knn import screened_grouped_topk, screening_error_bound
+from vireid_core.association.search.exact import exact_grouped_topk
+from vireid_core.association.search.screened import screened_grouped_topk, screening_error_bound
 
 
 def biased_features(n: int, dim: int = 64, n_ids: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

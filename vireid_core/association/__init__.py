@@ -10,7 +10,7 @@ from vireid_core.association.diagnostics import (
 )
 from vireid_core.association.graph import NeighbourGraph
 from vireid_core.association.jaccard import jaccard_distance, jaccard_from_graph, modality_aware_jaccard
-from vireid_core.association.knn import KnnConfig, knn_recall
+from vireid_core.association.search import KnnConfig, knn_recall, nearest_neighbours
 
 __all__ = [
     "KnnConfig",
@@ -24,6 +24,7 @@ __all__ = [
     "knn_recall",
     "modality_aware_jaccard",
     "modality_gap",
+    "nearest_neighbours",
     "single_modality_ceiling_ari",
     "split_subsets",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from vireid_core.association.inputs import as_feature_matrix, as_modality_array
-from vireid_core.association.knn import exact_grouped_topk
+from vireid_core.association.search import KnnConfig, nearest_neighbours
 
 
 def _labels_with_singleton_noise(labels: np.ndarray) -> np.ndarray:
@@ -133,7 +133,8 @@ def knn_modality_composition(features: Any, modality: Any, ks: tuple[int, ...] =
     ks = tuple(int(k) for k in ks)
     if not ks or min(ks) < 1 or max(ks) > n - 1:
         raise ValueError(f"ks must be integers in [1, N-1 = {n - 1}], got {ks}")
-    (_, ids), = exact_grouped_topk(feats, [0, n], [max(ks) + 1], metric="ip", block_size=block_size)
+    exact = KnnConfig(block_size=block_size, screen="off")  # a diagnostic: always the plain float32 search
+    (_, ids), = nearest_neighbours(feats, [0, n], [max(ks) + 1], metric="ip", knn=exact)
     not_self = ids != np.arange(n)[:, None]
     # drop self (or, with duplicates, the last entry) so that every row keeps max(ks) neighbours
     first_self = np.where(not_self.all(axis=1), ids.shape[1] - 1, np.argmin(not_self, axis=1))

@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 
 from vireid_core.association.inputs import as_feature_matrix, as_modality_array
-from vireid_core.association.knn import KnnConfig, approximate_grouped_topk, exact_grouped_topk
-from vireid_core.association.partitioned_knn import partitioned_grouped_topk
-from vireid_core.association.screened_knn import cpu_has_bf16_matrix_units, screened_grouped_topk
+from vireid_core.association.search import KnnConfig, nearest_neighbours
 
 
 @dataclass
@@ -25,7 +23,8 @@ class NeighbourGraph:
     """Cached neighbour lists of a feature set.
 
     Attributes:
-        features: float32 [N, D] in the caller's row order (not re-normalised, method-spec §14 #5).
+        features: float32 [N, D] in the caller's row order (used as given, not re-normalised, as in the
+            official code).
         modality: int64 [N] (0 visible, 1 infrared) for the modality-aware graph, None for plain.
         lists: plain graph: one (scores, ids) pair; modality-aware: [visible pair, infrared pair].
             scores float32 [N, k] (smaller is nearer), ids int64 [N, k] in original row ids.
@@ -60,11 +59,15 @@ class NeighbourGraph:
         if int(max_k1) != max_k1 or max_k1 < 2:
             raise ValueError(f"max_k1 must be an integer >= 2, got {max_k1!r}")
         if modality is None:
+            # plain Jaccard: one list over all rows, k1 + 1 wide (self + k1 neighbours), L2 order
             order = np.arange(n)
             internal = feats
             bounds, ks, metric = [0, n], [min(max_k1 + 1, n)], "l2"
             mods = None
         else:
+            # MAJ: one list per modality, k1 // 2 + 1 wide, inner-product order. The search wants each
+            # modality as a contiguous block of rows, so the rows are reordered visible-first here
+            # and mapped back below.
             mods = as_modality_array(modality, n)
             order = np.argsort(mods, kind="stable")  # visible first, stable inside a modality
             internal = np.ascontiguousarray(feats[order])
@@ -74,17 +77,7 @@ class NeighbourGraph:
                                  f"{'infrared' if n_vis == 0 else 'visible'} ones")
             bounds, metric = [0, n_vis, n], "ip"
             ks = [min(max_k1 // 2 + 1, n_vis), min(max_k1 // 2 + 1, n - n_vis)]
-        screen = knn.screen == "bf16" or (knn.screen == "auto" and n >= knn.screen_min_rows
-                                           and cpu_has_bf16_matrix_units())
-        if knn.method == "exact" and screen:
-            found = screened_grouped_topk(internal, bounds, ks, metric=metric, block_size=knn.block_size,
-                                          margin=knn.screen_margin)
-        elif knn.method == "exact":
-            found = exact_grouped_topk(internal, bounds, ks, metric=metric, block_size=knn.block_size)
-        elif knn.method == "ivf_blas":
-            found = partitioned_grouped_topk(internal, bounds, ks, metric=metric, config=knn)
-        else:
-            found = approximate_grouped_topk(internal, bounds, ks, metric=metric, config=knn)
+        found = nearest_neighbours(internal, bounds, ks, metric=metric, knn=knn)
         lists = []
         for scores, ids in found:
             mapped = np.where(ids < n, order[np.minimum(ids, n - 1)], n)  # internal ids -> original ids
@@ -101,8 +94,8 @@ class NeighbourGraph:
     def plain_ranking(self, k1: int, *, off_by_one: bool = True) -> np.ndarray:
         """Initial ranking R0 of the plain Jaccard: int64 [N, k1] (faithful) or [N, k1 + 1].
 
-        ``off_by_one=True`` reproduces the reference, whose ranking has k1 columns (self + k1 - 1
-        neighbours) although the reciprocal test slices k1 + 1 (method-spec §14 #1).
+        ``off_by_one=True`` reproduces the official code, whose ranking has k1 columns (self + k1 - 1
+        neighbours) although its reciprocal test slices k1 + 1.
         """
         if self.modality_aware:
             raise ValueError("plain_ranking needs a graph built without a modality array")

@@ -26,8 +26,8 @@ import scipy.sparse as sp
 
 from vireid_core.association.graph import NeighbourGraph
 from vireid_core.association.inputs import as_feature_matrix, as_modality_array, check_k_values
-from vireid_core.association.knn import KnnConfig
 from vireid_core.association.minsum import minsum_jaccard
+from vireid_core.association.search import KnnConfig
 
 
 def _membership(lists: np.ndarray, n: int) -> sp.csr_matrix:

@@ -1,6 +1,6 @@
 """Exact per-group top-k with a bfloat16 screening GEMM and a float32 certificate.
 
-The exact search (:func:`vireid_core.association.knn.exact_grouped_topk`) spends most of its time in
+The exact search (:func:`vireid_core.association.search.exact.exact_grouped_topk`) spends most of its time in
 the float32 GEMM F Fᵀ. On CPUs with bfloat16 matrix units (AVX512-BF16, AMX) a bfloat16 GEMM is
 several times faster, but its scores are only accurate to a few 1e-3. This module keeps the answer
 exact anyway:
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import torch
 
-from vireid_core.association.knn import _update_rows, blocked_grouped_topk
-from vireid_core.compute import cpu_has_bf16_matrix_units  # noqa: F401  (re-exported for graph.py)
+from vireid_core.association.search.exact import blocked_grouped_topk, update_rows
 
 BF16_UNIT_ROUNDOFF = 2.0 ** -9  # bfloat16 has an 8-bit significand (7 stored bits + 1 implicit)
 FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
@@ -81,7 +81,7 @@ def _float32_rows(features: np.ndarray, rows: np.ndarray, group: tuple[int, int]
     for start in range(0, len(rows), block_size):
         part = rows[start:start + block_size]
         sims = np.ascontiguousarray(features[part] @ features[g_lo:g_hi].T)
-        _update_rows(sims, g_lo, g_hi, g_lo, norms, use_l2, scores[start:start + len(part)],
+        update_rows(sims, g_lo, g_hi, g_lo, norms, use_l2, scores[start:start + len(part)],
                      ids[start:start + len(part)], 0)
     return scores, ids
 
@@ -101,8 +101,6 @@ def screened_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_g
     Returns:
         One (scores [N, k_g] float32, ids [N, k_g] int64) pair per group, sorted by (score, id).
     """
-    if metric not in ("l2", "ip"):
-        raise ValueError(f"metric must be 'l2' or 'ip', got {metric!r}")
     if margin < 1:
         raise ValueError(f"margin must be >= 1, got {margin}")
     features = np.ascontiguousarray(features, np.float32)
@@ -112,8 +110,6 @@ def screened_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_g
     lengths = np.sqrt(norms.astype(np.float64))
     groups = list(zip(group_bounds[:-1], group_bounds[1:], strict=True))
     widths = [min(k + margin, hi - lo) for k, (lo, hi) in zip(k_per_group, groups, strict=True)]
-    import torch
-
     low = torch.from_numpy(features).bfloat16()
     screened = blocked_grouped_topk(n, groups, widths, norms, use_l2, block_size,
                                     lambda start, stop: torch.mm(low[start:stop], low[start:].T).float().numpy())

@@ -23,7 +23,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from vireid_core.association.knn import KnnConfig, _insert
+from vireid_core.association.search.config import KnnConfig
+from vireid_core.association.search.exact import insert
 
 TILE_QUERIES = 2048  # gathered query rows per GEMM tile (2048 x 2048 float32 = 16 MiB)
 TILE_MEMBERS = 4096  # cell members per GEMM tile
@@ -39,12 +40,12 @@ def _update_gathered(sims, query_ids, cand_ids, norms, use_l2, best_s, best_i): 
             cand = cand_ids[c]
             s = sims[q, c]
             score = norms[cand] - np.float32(2.0) * s if use_l2 else -s
-            _insert(best_s, best_i, row, score, cand, k)
+            insert(best_s, best_i, row, score, cand, k)
 
 
 def _train_cells(features: np.ndarray, lo: int, hi: int, nlist: int, use_l2: bool, config: KnnConfig):
     """k-means centroids of rows [lo, hi) as a faiss flat index (the training copy is freed here)."""
-    import faiss  # local import: only the approximate path needs it
+    import faiss  # optional dependency: only the approximate back ends need it
 
     size = hi - lo
     dim = features.shape[1]
@@ -74,20 +75,21 @@ def _scan_cell(features, members, queries, norms, use_l2, best_s, best_i, query_
 
 def partitioned_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *,
                              metric: str, config: KnnConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Same contract as :func:`vireid_core.association.knn.exact_grouped_topk`, approximately.
+    """Same contract as :func:`~vireid_core.association.search.exact.exact_grouped_topk`, approximately.
 
     Per group: ``nlist`` cells (config.ivf_nlist or 4·sqrt(group size); fewer, larger cells were
     measured to lose recall: N = 20,000, nprobe 12: sqrt cells 0.84/0.70, 4·sqrt cells 0.996/0.956), k-means with
     ``config.seed``; each query scans ``config.ivf_nprobe`` cells exactly. Rows a query could not fill
     (fewer than k candidates scanned) keep score +inf and id N.
 
+    Args:
+        features: C-contiguous float32 [N, D], each group contiguous.
+        group_bounds, k_per_group, metric: as :func:`~vireid_core.association.search.exact.exact_grouped_topk`.
+        config: ``ivf_nlist``, ``ivf_nprobe`` and ``seed`` are read.
+
     Returns:
         One (scores [N, k_g] float32, ids [N, k_g] int64) pair per group, sorted by (score, id).
     """
-    if metric not in ("l2", "ip"):
-        raise ValueError(f"metric must be 'l2' or 'ip', got {metric!r}")
-    if features.dtype != np.float32 or not features.flags.c_contiguous:
-        raise ValueError(f"features must be C-contiguous float32, got {features.dtype}")
     n, dim = features.shape
     use_l2 = metric == "l2"
     norms = np.einsum("nd,nd->n", features, features).astype(np.float32)
