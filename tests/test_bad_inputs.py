@@ -496,3 +496,19 @@ def test_zero_epochs_are_not_reported_as_a_trained_stage(tmp_path, monkeypatch, 
     evaluations = json.loads((tmp_path / "run" / "results.json").read_text())["evaluations"]
     assert set(evaluations) == {"starting model (0 epochs)", "selection"}
     assert "never trained" in out and "stage 1" not in out
+
+
+@pytest.mark.parametrize("sets,fragment", [
+    (["cluster.k1=1", "cluster.k2=1"], "config key 'cluster.k1'=1 is not usable: k1 must be an integer >= 2"),
+    (["cluster.global_k1=1", "cluster.global_k2=1"], "config key 'cluster.global_k1'=1 is not usable"),
+    (["cluster.global_k2=4"], "config key 'cluster.global_k2'=4 is not usable: k2 must not exceed k1 // 2 = 3"),
+    (["cluster.global_association=bogus"], "must be one of ('modality_aware', 'plain', 'none')"),
+])
+def test_infeasible_neighbour_sizes_are_refused_before_training(sets, fragment, tmp_path, monkeypatch, capsys) -> None:
+    """k1 = 1 used to pass validation and then cluster nothing, epoch after epoch (issue 13)."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["train", *SMOKE, "--out", str(tmp_path / "run"), "--no-progress",
+                 *[a for s in sets for a in ("--set", s)]])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and fragment in errors[0], errors
+    assert not (tmp_path / "run" / "last.pt").exists()

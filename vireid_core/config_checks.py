@@ -1,6 +1,8 @@
 """Checks and conversions of config values: ``--set`` text to typed values, types, choices, ranges.
 
-Used by :mod:`vireid_core.config`; every failure is a :class:`~vireid_core.errors.UserError` naming the
+Used by :mod:`vireid_core.config`. The choices of ``cluster.global_association`` and the k1/k2 rule
+come from the association room (its registry and :mod:`vireid_core.association.feasibility`), so they
+are stated once. Every failure is a :class:`~vireid_core.errors.UserError` naming the
 dotted config key and what it expects.
 """
 
@@ -12,6 +14,8 @@ import re
 from dataclasses import asdict, fields, is_dataclass
 from typing import Any
 
+from vireid_core.association.feasibility import check_k_pair
+from vireid_core.association.global_methods import GLOBAL_ASSOCIATIONS, global_association_names
 from vireid_core.errors import UserError
 
 
@@ -29,10 +33,11 @@ def flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def parse_text(text: str, current: Any, annotation: str) -> Any:
     """Turn ``text`` from ``--set key=value`` into the type of the field (its current value, or its
-    ``annotation`` when the current value is None); fields annotated ``... | None`` accept ``none``."""
+    ``annotation`` when the current value is None); fields annotated ``... | None`` accept ``none``, and a
+    text field that cannot be None takes ``none`` as its text (``cluster.global_association=none``)."""
     if current is None:
         current = 0.0 if "float" in annotation else 0 if "int" in annotation else ""
-    if text.lower() in ("none", "null"):
+    if text.lower() in ("none", "null") and not (isinstance(current, str) and "None" not in annotation):
         if "None" in annotation:
             return None
         raise UserError(f"expected {_kind(current)}, got {text!r} (this key cannot be none)")
@@ -71,7 +76,6 @@ def annotation_of(target: Any, name: str) -> str:
 _CHOICES = {
     "precision": ("auto", "fp32", "bf16"),
     "model.arch": ("agw_resnet50", "resnet18_small", "effnet_lite0"),
-    "cluster.global_association": ("modality_aware", "plain", "none"),
     "schedule.stage2_init": ("last", "best"),
     "schedule.checkpoint_selection": ("last", "best"),
     "pretrain.modalities": ("both", "visible"),
@@ -117,6 +121,23 @@ def _check_types(flat: dict[str, Any], cls: Any) -> None:
         raise UserError(f"config key 'device' must be auto, cpu, cuda, cuda:<index> or mps, got {flat['device']!r}")
 
 
+def _check_neighbour_sizes(cluster: Any) -> None:
+    """The k1/k2 rule (:mod:`vireid_core.association.feasibility`) for the intra and the global settings.
+
+    The intra step uses the plain Jaccard; the global step the rule of the method that
+    ``cluster.global_association`` names (none for ``"none"``, which has no global step).
+
+    Raises:
+        UserError: naming the config key, its value and the rule it breaks.
+    """
+    check_k_pair(cluster.k1, cluster.k2, per_modality=False,
+                 names=("config key 'cluster.k1'", "config key 'cluster.k2'"))
+    method = GLOBAL_ASSOCIATIONS.get(cluster.global_association)
+    if method is not None:
+        check_k_pair(cluster.global_k1, cluster.global_k2, per_modality=method.per_modality,
+                     names=("config key 'cluster.global_k1'", "config key 'cluster.global_k2'"))
+
+
 def validate(config: Any) -> Any:
     """Check types and value ranges; raise ``UserError`` (a ``ValueError``) naming the offending key.
 
@@ -124,7 +145,8 @@ def validate(config: Any) -> Any:
     """
     flat = dict(flatten(asdict(config)))
     _check_types(flat, type(config))
-    for key, allowed in _CHOICES.items():
+    choices = {**_CHOICES, "cluster.global_association": global_association_names()}  # the registry's names
+    for key, allowed in choices.items():
         if flat[key] not in allowed:
             raise UserError(f"config key {key!r} must be one of {allowed}, got {flat[key]!r}")
     positive_ints = ["data.height", "data.width", "cluster.k1", "cluster.k2", "cluster.global_k1",
@@ -151,8 +173,7 @@ def validate(config: Any) -> Any:
     ratio = flat["cluster.subset_ratio"]
     if ratio is not None and not 0.0 < float(ratio) < 1.0:
         raise UserError(f"config key 'cluster.subset_ratio' must be None or in (0, 1), got {ratio!r}")
-    if config.cluster.k2 > config.cluster.k1 or config.cluster.global_k2 > config.cluster.global_k1 // 2:
-        raise UserError("config keys 'cluster.k2'/'cluster.global_k2' must not exceed k1 (global: k1 // 2)")
+    _check_neighbour_sizes(config.cluster)
     if config.schedule.ir_batch % config.schedule.num_instances or \
             config.schedule.vis_batch % config.schedule.num_instances:
         raise UserError("config keys 'schedule.ir_batch' and 'schedule.vis_batch' must be multiples of "

@@ -1,4 +1,4 @@
-"""DBSCAN on the sparse Jaccard graph (method-spec §5.3) and subset clustering (§5.4)."""
+"""DBSCAN on the sparse Jaccard graph and the subset split of BMIL's subset clustering (arXiv 2512.07760)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from sklearn.cluster import DBSCAN
 
 from vireid_core.association.inputs import as_feature_matrix
+from vireid_core.association.jaccard import jaccard_distance
 
 
 def cluster_dbscan(dist: sp.spmatrix | np.ndarray, eps: float, min_samples: int = 4) -> np.ndarray:
@@ -56,7 +57,7 @@ def cluster_dbscan(dist: sp.spmatrix | np.ndarray, eps: float, min_samples: int 
 
 
 def split_subsets(n: int, ratio: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random split of n samples into two disjoint subsets (method-spec §5.4).
+    """Random split of n samples into two disjoint subsets (BMIL's subset clustering).
 
     A permutation π of range(n) is drawn from ``numpy.random.default_rng(seed)``; with
     s = floor(n·ratio), subset 0 = π[0:s] and subset 1 = π[s:2s] (clipped to n). With ratio 0.5 and an
@@ -87,8 +88,6 @@ def cluster_subset(features: Any, subset_idx: np.ndarray, *, eps: float, k1: int
     Returns:
         int64 [n] labels: cluster ids for the subset rows, -1 for every other row and for outliers.
     """
-    from vireid_core.association.jaccard import jaccard_distance
-
     feats = as_feature_matrix(features)
     idx = np.asarray(subset_idx, np.int64)
     if idx.ndim != 1 or (idx.size and (idx.min() < 0 or idx.max() >= feats.shape[0])):

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from vireid_core.association.feasibility import check_k1
 from vireid_core.association.inputs import as_feature_matrix, as_modality_array
 from vireid_core.association.search import KnnConfig, nearest_neighbours
 
@@ -56,8 +57,7 @@ class NeighbourGraph:
         knn = knn or KnnConfig()
         feats = as_feature_matrix(features)
         n = feats.shape[0]
-        if int(max_k1) != max_k1 or max_k1 < 2:
-            raise ValueError(f"max_k1 must be an integer >= 2, got {max_k1!r}")
+        check_k1(max_k1, "max_k1")
         if modality is None:
             # plain Jaccard: one list over all rows, k1 + 1 wide (self + k1 neighbours), L2 order
             order = np.arange(n)
@@ -133,8 +133,7 @@ class NeighbourGraph:
         return vis_i[:, :width], ir_i[:, :width], merged
 
     def _check_k1(self, k1: int, needed: int, available: int) -> None:
-        if int(k1) != k1 or k1 < 2:
-            raise ValueError(f"k1 must be an integer >= 2, got {k1!r}")
+        check_k1(k1)
         if k1 > self.max_k1 or needed > available:
             raise ValueError(f"k1={k1} needs {needed} neighbours per list but the graph holds {available} "
                              f"(built with max_k1={self.max_k1} on N={len(self.features)}); rebuild it")

@@ -49,34 +49,3 @@ def as_modality_array(modality: Any, n: int) -> np.ndarray:
         raise ValueError(f"modality must hold only 0 (visible) and 1 (infrared), got {values.tolist()}")
     return array.astype(np.int64)
 
-
-def check_k_values(k1: int, k2: int, n: int, *, per_modality: dict[int, int] | None = None) -> None:
-    """Check the k-reciprocal parameters against the sample counts.
-
-    ``per_modality`` maps modality -> number of samples for the modality-aware distance, which takes
-    ``k1 // 2`` neighbours from each modality (plus one for the query's own modality when the
-    off-by-one is corrected).
-
-    Raises:
-        ValueError: if k1 < 2, k2 < 1, k1 > N, k2 > the ranking length, or a modality is too small.
-    """
-    if int(k1) != k1 or k1 < 2:
-        raise ValueError(f"k1 must be an integer >= 2, got {k1!r}")
-    if int(k2) != k2 or k2 < 1:
-        raise ValueError(f"k2 must be an integer >= 1, got {k2!r}")
-    if per_modality is None:
-        if k1 > n:
-            raise ValueError(f"k1={k1} is larger than the number of samples N={n}; use k1 <= N")
-        if k2 > k1:
-            raise ValueError(f"k2={k2} must not exceed k1={k1}")
-        return
-    half = k1 // 2
-    for value, count in sorted(per_modality.items()):
-        name = "visible" if value == 0 else "infrared"
-        if count < half:
-            raise ValueError(
-                f"the modality-aware Jaccard takes k1//2 = {half} neighbours from each modality, but the "
-                f"{name} modality (value {value}) has only {count} samples; lower k1 to at most "
-                f"{2 * count + 1} or use jaccard_distance on one modality")
-    if k2 > half:
-        raise ValueError(f"k2={k2} must not exceed k1//2={half} for the modality-aware Jaccard")

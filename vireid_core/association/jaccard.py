@@ -1,4 +1,9 @@
-"""k-reciprocal Jaccard distances, plain and modality-aware (method-spec §5.1, §5.2), sparse and exact.
+"""k-reciprocal Jaccard distances, plain and modality-aware (MAJ), sparse and exact.
+
+The plain distance is the k-reciprocal Jaccard distance of re-ranking (Zhong et al., CVPR 2017) as
+the field's clustering code uses it; the modality-aware one is the BMIL paper's (arXiv 2512.07760,
+"modality-aware Jaccard distance"). :mod:`vireid_core.association.reference` writes both out densely,
+step by step, as their definitions read; this module gives the same distances without N x N matrices.
 
 Every step works on sparse N x N structures with O(N·k) entries; there is no per-row Python loop:
 
@@ -10,10 +15,11 @@ Every step works on sparse N x N structures with O(N·k) entries; there is no pe
 4. query expansion: V' = Q V with a sparse averaging matrix Q;
 5. min-sum Jaccard over pairs that share support (:mod:`vireid_core.association.minsum`).
 
-Faithful defaults (method-spec §14): the ranking has k1 columns although the reciprocal test wants
-k1 + 1 (``off_by_one=True``, #1); the modality-aware half-sets are the first round(k1/2) + 1 entries of
-the merged list (``balanced_halves=False``, #2); features are used as given, not re-normalised (#5);
-ties in the rankings are broken by the smaller row index (#21).
+Defaults faithful to the official code: the ranking has k1 columns although the reciprocal test wants
+k1 + 1 (``off_by_one=True``); the modality-aware half-sets are the first round(k1/2) + 1 entries of
+the merged list, which one modality can dominate (``balanced_halves=False``); features are used as
+given, not re-normalised. Ties in the rankings are broken by the smaller row index (the official
+code's torch sort leaves that order unspecified).
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from vireid_core.association.feasibility import check_k_values
 from vireid_core.association.graph import NeighbourGraph
-from vireid_core.association.inputs import as_feature_matrix, as_modality_array, check_k_values
+from vireid_core.association.inputs import as_feature_matrix, as_modality_array
 from vireid_core.association.minsum import minsum_jaccard
 from vireid_core.association.search import KnnConfig
 
@@ -115,7 +122,7 @@ def expansion_average(lists: list[np.ndarray], n: int) -> sp.csr_matrix:
 
 def jaccard_from_lists(features: np.ndarray, ranking: np.ndarray, half_lists: np.ndarray,
                        expansion_lists: list[np.ndarray] | None, *, store_below: float = 1.0) -> sp.csr_matrix:
-    """Jaccard distances from precomputed rankings (steps 2-6 of method-spec §5.1).
+    """Jaccard distances from precomputed rankings (steps 1-5 of the module docstring).
 
     Args:
         features: float32 [N, D].
@@ -129,11 +136,17 @@ def jaccard_from_lists(features: np.ndarray, ranking: np.ndarray, half_lists: np
         csr [N, N] float32 distances (see :func:`minsum_jaccard`).
     """
     n = features.shape[0]
+    # k-reciprocal sets R(i), widened by the half-size sets H(j) of the members j that mostly lie
+    # inside R(i): the neighbourhood E(i) each row is encoded over
     pattern = expansion_pattern(ranking, half_lists, n)
+    # encode every row as a probability vector over E(i): nearer members weigh more
     encoding = encode(features, pattern)
     if expansion_lists is not None:
+        # query expansion: replace each row's vector by the mean over its nearest neighbours'
         encoding = (expansion_average(expansion_lists, n) @ encoding).tocsr()
         encoding.eliminate_zeros()
+    # two rows are near when their vectors overlap: J = 1 - S / (2 - S), S = Σ_l min(V'_il, V'_jl)
+    # (= 1 - Σ min / Σ max, as every row sums to 1), over pairs that share a column only
     return minsum_jaccard(encoding, store_below=store_below)
 
 
@@ -141,14 +154,27 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
                        balanced_halves: bool = False, store_below: float = 1.0) -> sp.csr_matrix:
     """Plain or modality-aware Jaccard (whichever the graph was built for) at this (k1, k2).
 
-    ``balanced_halves`` (modality-aware only): the half-sets look at the first ceil(h/2) entries of
-    the query's own modality list and floor(h/2) of the other (h = round(k1/2) + 1) instead of the
-    first h entries of the merged list. ``store_below`` < 1 drops pairs at distance >= store_below
-    (they read as 1); DBSCAN with eps < store_below is unchanged — a memory bound for huge, hard inputs.
+    Args:
+        graph: neighbour lists searched once (:meth:`NeighbourGraph.build`) with max_k1 >= k1.
+        k1: reciprocal neighbourhood size.
+        k2: query-expansion size (1 disables it for the plain distance; MAJ needs k2 <= k1 // 2).
+        off_by_one: as in :func:`jaccard_distance` / :func:`modality_aware_jaccard`.
+        balanced_halves: modality-aware only: the half-sets look at the first ceil(h/2) entries of
+            the query's own modality list and floor(h/2) of the other (h = round(k1/2) + 1) instead
+            of the first h entries of the merged list.
+        store_below: < 1 drops pairs at distance >= store_below (they read as 1); DBSCAN with
+            eps < store_below is unchanged — a memory bound for huge, hard inputs.
+
+    Returns:
+        csr_matrix [N, N] float32 in the graph's row order, same storage rule as
+        :func:`jaccard_distance`.
     """
     n = graph.features.shape[0]
+    # the half-size sets H(j) look at the first round(k1/2) + 1 entries (round half to even, as numpy
+    # and torch round)
     half_width = int(np.around(k1 / 2)) + 1
     if not graph.modality_aware:
+        # plain: one ranking by L2 distance; its prefixes give H and the k2 rows of the expansion
         if balanced_halves:
             raise ValueError("balanced_halves applies only to the modality-aware Jaccard")
         check_k_values(k1, k2, n)
@@ -156,6 +182,8 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
         expansion = None if k2 == 1 else [ranking[:, :k2]]
         return jaccard_from_lists(graph.features, ranking, ranking[:, :half_width], expansion,
                                   store_below=store_below)
+    # MAJ: k1 // 2 nearest of each modality merged into one ranking, so that neither modality can
+    # crowd the other out of a row's neighbourhood
     counts = {m: int(np.count_nonzero(graph.modality == m)) for m in (0, 1)}
     check_k_values(k1, k2, n, per_modality=counts)
     if not off_by_one and min(counts.values()) < k1 // 2 + 1:
@@ -163,6 +191,7 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
                          f"modality, but the modalities have {counts[0]} (visible) / {counts[1]} (infrared)")
     visible, infrared, ranking = graph.modality_lists(k1, off_by_one=off_by_one)
     if balanced_halves:
+        # H from ceil(h/2) entries of the row's own modality and floor(h/2) of the other
         own_vis = (graph.modality == 0)[:, None]
         own, other = (half_width + 1) // 2, half_width // 2
         from_vis = np.where(own_vis, own, other)
@@ -171,21 +200,22 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
         both = np.concatenate([vis_part, ir_part], axis=1)
         half_lists = both[both >= 0].reshape(n, half_width)
     else:
-        half_lists = ranking[:, :half_width]
+        half_lists = ranking[:, :half_width]  # the official code: H from the merged ranking
+    # the query expansion averages the k2 nearest of each modality with equal weight
     return jaccard_from_lists(graph.features, ranking, half_lists, [visible[:, :k2], infrared[:, :k2]],
                               store_below=store_below)
 
 
 def jaccard_distance(features: Any, k1: int = 30, k2: int = 6, *, off_by_one: bool = True,
                      knn: KnnConfig | None = None) -> sp.csr_matrix:
-    """Standard k-reciprocal Jaccard distance (method-spec §5.1) as a sparse matrix.
+    """Standard k-reciprocal Jaccard distance as a sparse matrix.
 
     Args:
         features: [N, D] numpy array or torch tensor (used as given; rows ≈ unit).
         k1: reciprocal neighbourhood size (30).
         k2: query-expansion size (6; 1 disables the expansion).
-        off_by_one: True reproduces the reference's ranking of k1 columns (self + k1 - 1
-            neighbours, method-spec §14 #1); False uses k1 + 1 columns as the definition intends.
+        off_by_one: True reproduces the official code's ranking of k1 columns (self + k1 - 1
+            neighbours); False uses k1 + 1 columns as the definition intends.
         knn: neighbour search configuration (exact by default; "ivf_blas", "hnsw" or "ivf" are
             approximate options for very large N).
 
@@ -205,7 +235,7 @@ def jaccard_distance(features: Any, k1: int = 30, k2: int = 6, *, off_by_one: bo
 def modality_aware_jaccard(features: Any, modality: Any, k1: int = 30, k2: int = 6, *,
                            off_by_one: bool = True, balanced_halves: bool = False,
                            knn: KnnConfig | None = None) -> sp.csr_matrix:
-    """Modality-aware Jaccard distance, MAJ (method-spec §5.2), as a sparse matrix.
+    """Modality-aware Jaccard distance, MAJ (BMIL, arXiv 2512.07760), as a sparse matrix.
 
     Every row's initial ranking is its k1//2 most similar visible and k1//2 most similar infrared
     rows (inner product), merged by similarity; the query expansion averages the k2 nearest of each
@@ -215,10 +245,10 @@ def modality_aware_jaccard(features: Any, modality: Any, k1: int = 30, k2: int =
         features: [N, D] numpy array or torch tensor (used as given).
         modality: [N] with 0 visible, 1 infrared; each modality needs >= k1//2 samples.
         k1, k2: as in :func:`jaccard_distance` (k2 <= k1//2).
-        off_by_one: True = reference (merged ranking of 2·(k1//2) entries, self included); False adds
+        off_by_one: True = the official code (merged ranking of 2·(k1//2) entries, self included); False adds
             one more own-modality neighbour so that self is not counted against k1.
-        balanced_halves: False = reference (half-sets from the first round(k1/2) + 1 merged entries,
-            which one modality can dominate, method-spec §14 #2); True splits them evenly.
+        balanced_halves: False = the official code (half-sets from the first round(k1/2) + 1 merged entries,
+            which one modality can dominate); True splits them evenly.
         knn: neighbour search configuration.
 
     Returns:

@@ -1,8 +1,8 @@
-"""Sparse min-sum Jaccard (method-spec §5.1 step 6): J = 1 - S / (2 - S), S_ij = Σ_l min(V'_il, V'_jl).
+"""Sparse min-sum Jaccard: J = 1 - S / (2 - S), S_ij = Σ_l min(V'_il, V'_jl) (step 5 of jaccard.py).
 
 Only pairs that share a non-zero column can have S > 0, so rows are processed through an inverted
 index (the transpose of V'), compiled with numba and split over threads by row chunks. The work is
-Σ_l (non-zeros of column l)², the same as the reference's inverted-index loop, without its N-long
+Σ_l (non-zeros of column l)², the same as the official code's inverted-index loop, without its N-long
 dense row per query.
 """
 

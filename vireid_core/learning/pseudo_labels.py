@@ -2,8 +2,9 @@
 
 This is the "associate" arrow of the flow (docs/architecture.md): subset split of the visible set,
 standard Jaccard + DBSCAN inside each modality, and in stage 2 the global clustering over
-[visible subset 1; all infrared] with the modality-aware (or, for the ablation, plain) Jaccard.
-True identities are only used for the diagnostics dictionary, never for the labels.
+[visible subset 1; all infrared] with the method ``cluster.global_association`` names (a registry,
+:mod:`vireid_core.association.global_methods`: the modality-aware Jaccard, or the plain one of the
+ablation). True identities are only used for the diagnostics dictionary, never for the labels.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from tqdm.auto import tqdm
 from vireid_core.association import (
     cluster_dbscan,
     clustering_report,
+    feasible_k,
+    global_association,
     jaccard_distance,
-    modality_aware_jaccard,
     split_subsets,
 )
 from vireid_core.config import ClusterConfig
@@ -45,17 +47,20 @@ class EpochLabels:
 
 
 def _safe_cluster(dist, eps: float, min_samples: int, n: int) -> np.ndarray:
+    """DBSCAN labels int64 [n]; all outliers (-1) when there are fewer rows than a core point needs."""
     if n < max(min_samples, 2):
         return np.full(n, -1, dtype=np.int64)
     return np.asarray(cluster_dbscan(dist, eps=eps, min_samples=min_samples), dtype=np.int64)
 
 
 def _intra_labels(features: np.ndarray, cfg: ClusterConfig, eps: float) -> np.ndarray:
+    """Plain Jaccard + DBSCAN over the rows of one modality: int64 [n] labels, -1 for outliers."""
     n = len(features)
-    k1 = min(cfg.k1, n)
-    if n < 2 or k1 < 2:
+    sizes = feasible_k(cfg.k1, cfg.k2, [n], per_modality=False)
+    if sizes is None:  # too few rows for a k-reciprocal neighbour: nothing to cluster
         return np.full(n, -1, dtype=np.int64)
-    dist = jaccard_distance(features, k1=k1, k2=min(cfg.k2, k1))
+    k1, k2 = sizes
+    dist = jaccard_distance(features, k1=k1, k2=k2)
     return _safe_cluster(dist, eps, cfg.min_samples, n)
 
 
@@ -68,12 +73,15 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
         modality: int[N] 0 visible / 1 infrared, any order.
         cfg: the association settings.
         stage: 1 (intra only) or 2 (intra + global).
-        seed: seeds the visible subset split (method-spec §5.4).
+        seed: seeds the visible subset split (BMIL's subset clustering).
         true_ids: int[N] ground-truth ids for diagnostics only, or None.
         progress: show a tqdm bar over the clustering steps.
 
     Returns:
         :class:`EpochLabels` over the N rows.
+
+    Raises:
+        UserError: if ``cfg.global_association`` names no registered method (checked in both stages).
     """
     features = np.ascontiguousarray(features, dtype=np.float32)
     modality = np.asarray(modality)
@@ -82,15 +90,22 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
     ir_rows = np.flatnonzero(modality == INFRARED)
     report: dict[str, Any] = {}
     started = time.perf_counter()
+    method = global_association(cfg.global_association)  # None: no global step ("none")
 
+    # Subset clustering: the visible rows are split in two random halves (seeded per epoch). Subset
+    # 0 is clustered inside the visible modality, subset 1 joins the infrared rows in the global
+    # step, so no visible row takes part in both.
     if cfg.subset_ratio is not None:
         sub0, sub1 = split_subsets(len(vis_rows), cfg.subset_ratio, seed)
         vis_intra, vis_global = vis_rows[np.asarray(sub0)], vis_rows[np.asarray(sub1)]
     else:
         vis_intra = vis_global = vis_rows
 
-    with_global = stage == 2 and cfg.global_association != "none"
+    with_global = stage == 2 and method is not None
     bar = tqdm(total=3 if with_global else 2, desc="clustering", disable=not progress, leave=False)
+
+    # Intra-modality pseudo labels: plain Jaccard + DBSCAN inside each modality, with its own eps.
+    # The two label spaces are separate (both start at 0); -1 marks outliers and unclustered rows.
     intra = np.full(n, -1, dtype=np.int64)
     bar.set_postfix_str("infrared")
     intra[ir_rows] = _intra_labels(features[ir_rows], cfg, cfg.eps_intra_ir)
@@ -110,21 +125,25 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
 
     global_labels = None
     if with_global:
-        bar.set_postfix_str(f"global ({cfg.global_association})")
+        # Global (cross-modality) pseudo labels over [visible subset 1; all infrared]: the registered
+        # distance, then one DBSCAN whose clusters may hold both modalities.
+        bar.set_postfix_str(f"global ({method.name})")
         started = time.perf_counter()
         rows = np.concatenate([vis_global, ir_rows])
         sub_features, sub_modality = features[rows], modality[rows]
-        k1 = min(cfg.global_k1, len(rows))
-        if cfg.global_association == "modality_aware":
-            smaller = min(len(vis_global), len(ir_rows))
-            k1 = min(k1, 2 * smaller)
-            dist = modality_aware_jaccard(sub_features, sub_modality, k1=k1, k2=min(cfg.global_k2, k1 // 2),
-                                          balanced_halves=cfg.balanced_halves)
+        # k1/k2 lowered to what this set allows (MAJ: at most twice the smaller modality); a set too
+        # small for any k-reciprocal neighbour gives no global cluster, like the intra step
+        sizes = feasible_k(cfg.global_k1, cfg.global_k2, [len(vis_global), len(ir_rows)],
+                           per_modality=method.per_modality)
+        if sizes is None:
+            sub_labels = np.full(len(rows), -1, dtype=np.int64)
         else:
-            dist = jaccard_distance(sub_features, k1=k1, k2=min(cfg.global_k2, k1))
-        sub_labels = _safe_cluster(dist, cfg.eps_global, cfg.min_samples, len(rows))
+            dist = method.distance(sub_features, sub_modality, k1=sizes[0], k2=sizes[1],
+                                   balanced_halves=cfg.balanced_halves)
+            sub_labels = _safe_cluster(dist, cfg.eps_global, cfg.min_samples, len(rows))
         global_labels = np.full(n, -1, dtype=np.int64)
         global_labels[rows] = sub_labels
+        # diagnostics only: true ids never reach the labels
         rep = clustering_report(sub_labels, sub_modality, None if true_ids is None else true_ids[rows])
         report["clusters_global"] = int(rep["n_clusters"])
         report["outliers_global"] = int((sub_labels == -1).sum())

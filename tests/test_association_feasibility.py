@@ -1,0 +1,117 @@
+"""The k1/k2 rule (one helper, used by the config validation and the association) and the registry of
+global association methods."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from vireid_core.association import (
+    GLOBAL_ASSOCIATIONS,
+    feasible_k,
+    global_association,
+    jaccard_distance,
+    modality_aware_jaccard,
+    register_global_association,
+)
+from vireid_core.association.feasibility import k_rule_violation
+from vireid_core.config import get_preset
+from vireid_core.errors import UserError
+from vireid_core.learning.pseudo_labels import associate
+
+
+def features(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feats = rng.normal(size=(n, 8)).astype(np.float32)
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+    return feats, rng.integers(0, 2, n)
+
+
+@pytest.mark.parametrize("overrides,key", [
+    ({"cluster.k1": 1, "cluster.k2": 1}, "'cluster.k1'=1"),  # used to pass and then cluster nothing
+    ({"cluster.k2": 17}, "'cluster.k2'=17"),  # synthvi-cpu has k1 = 16
+    ({"cluster.global_k1": 1, "cluster.global_k2": 1}, "'cluster.global_k1'=1"),
+    ({"cluster.global_k2": 9}, "'cluster.global_k2'=9"),  # MAJ: k2 <= k1 // 2 = 8
+    ({"cluster.global_association": "plain", "cluster.global_k1": 1, "cluster.global_k2": 1},
+     "'cluster.global_k1'=1"),
+])
+def test_infeasible_k_values_are_refused_naming_key_value_and_rule(overrides: dict, key: str) -> None:
+    with pytest.raises(UserError) as info:
+        get_preset("synthvi-cpu", overrides)
+    message = str(info.value)
+    assert key in message and "must" in message and "\n" not in message
+
+
+def test_the_rule_follows_the_global_method() -> None:
+    get_preset("synthvi-cpu", {"cluster.global_association": "plain", "cluster.global_k2": 9})  # k2 <= k1 for plain
+    get_preset("synthvi-cpu", {"cluster.global_association": "none", "cluster.global_k2": 9})  # no global step
+    for preset in ("sysu", "regdb", "llcm", "synthvi-cpu", "synthvi-smoke"):
+        for ablation in ("M1", "M2", "M3", "M4", "M5", "M6"):
+            get_preset(f"{preset}:{ablation}")  # every shipped setting is feasible
+
+
+def test_rule_in_words() -> None:
+    assert k_rule_violation(2, 1, per_modality=True) is None
+    assert k_rule_violation(30, 6, per_modality=False) is None
+    assert k_rule_violation(1, 1, per_modality=False)[0] == "k1"
+    assert k_rule_violation(2.5, 1, per_modality=False)[0] == "k1"
+    assert k_rule_violation(10, 0, per_modality=False)[0] == "k2"
+    assert k_rule_violation(10, 6, per_modality=True)[0] == "k2"
+    assert k_rule_violation(10, 6, per_modality=False) is None
+
+
+def test_feasible_k_lowers_to_what_the_samples_allow() -> None:
+    assert feasible_k(30, 6, [100], per_modality=False) == (30, 6)
+    assert feasible_k(30, 6, [12], per_modality=False) == (12, 6)
+    assert feasible_k(30, 6, [4], per_modality=False) == (4, 4)
+    assert feasible_k(30, 6, [1], per_modality=False) is None
+    assert feasible_k(30, 6, [50, 40], per_modality=True) == (30, 6)
+    assert feasible_k(30, 6, [50, 5], per_modality=True) == (10, 5)  # twice the smaller modality
+    assert feasible_k(30, 6, [50, 0], per_modality=True) is None
+
+
+def test_the_distances_refuse_k1_below_two() -> None:
+    feats, modality = features()
+    with pytest.raises(UserError, match="k1=1"):
+        jaccard_distance(feats, 1, 1)
+    with pytest.raises(UserError, match="k1=1"):
+        modality_aware_jaccard(feats, modality, 1, 1)
+
+
+def test_a_global_set_too_small_gives_no_global_clusters_like_the_intra_step() -> None:
+    feats, _ = features(40)
+    modality = np.zeros(40, np.int64)
+    modality[0] = 1  # one infrared row: MAJ is lowered to k1 = 2 (one neighbour per modality) and runs
+    cfg = dataclasses.replace(get_preset("synthvi-smoke").cluster, subset_ratio=None)
+    labels = associate(feats, modality, cfg, stage=2, seed=0)
+    assert labels.global_labels is not None and labels.global_labels.shape == (40,)
+    modality[0] = 0  # no infrared row: no k-reciprocal neighbour across modalities, every row an outlier
+    labels = associate(feats, modality, cfg, stage=2, seed=0)  # (this used to raise mid-training)
+    assert (labels.global_labels == -1).all() and labels.report["clusters_global"] == 0
+
+
+def test_unknown_global_association_lists_the_known_ones() -> None:
+    with pytest.raises(UserError, match="known: modality_aware, plain, none"):
+        global_association("bogus")
+    assert global_association("none") is None
+    with pytest.raises(ValueError, match="reserved or already registered"):
+        register_global_association("plain", per_modality=False)
+
+
+def test_a_registered_method_is_one_function() -> None:
+    calls = []
+
+    def half_k1(features, modality, *, k1, k2, balanced_halves):
+        calls.append((k1, k2))
+        return jaccard_distance(features, k1=max(2, k1 // 2), k2=1)
+
+    register_global_association("half_k1", per_modality=False)(half_k1)
+    try:
+        config = get_preset("synthvi-smoke", {"cluster.global_association": "half_k1"})  # validation knows it
+        feats, modality = features()
+        labels = associate(feats, modality, config.cluster, stage=2, seed=0)
+    finally:
+        GLOBAL_ASSOCIATIONS.pop("half_k1")
+    assert calls == [(config.cluster.global_k1, config.cluster.global_k2)] and labels.global_labels is not None
