@@ -4,11 +4,14 @@ Distances are ``-(query_features @ gallery_features.T)`` (negative cosine of uni
 every test script of the field. SYSU/LLCM query features are extracted once for all trials and only
 the gallery images that some trial picks are extracted (each once); RegDB's two directions use one
 distance matrix and its transpose, with labels in their true roles.
+
+`evaluate_protocol` is the one place that decides which settings (SYSU search modes, RegDB/LLCM
+directions) a model is evaluated in: the engine, the runs, the shipped models and the CLI all call it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +23,13 @@ from vireid_core.data.records import MODALITY_NAMES, Sample
 from vireid_core.data.tensor_transforms import test_pipeline
 from vireid_core.evaluation.extract import extract_features
 from vireid_core.evaluation.metrics import rank_metrics
-from vireid_core.evaluation.protocols import DEFAULT_SYSU_TRIALS, SettingPlan, plan_protocol
+from vireid_core.evaluation.protocols import (
+    DEFAULT_SYSU_TRIALS,
+    LLCM_DEFAULT_DIRECTIONS,
+    REGDB_DIRECTIONS,
+    SettingPlan,
+    plan_protocol,
+)
 from vireid_core.evaluation.report import EvaluationReport, SettingResult
 
 
@@ -38,6 +47,30 @@ def _resolve_protocol(dataset: Any, protocol: str | None) -> str:
         raise ValueError(f"protocol must be 'sysu', 'regdb' or 'llcm' (or set dataset.protocol), "
                          f"got {protocol!r}")
     return protocol
+
+
+# The settings a protocol is reported in: SYSU all- and indoor-search, RegDB both directions, LLCM the two
+# published directions. The first one is the setting tracked during training (best-checkpoint choice).
+REPORTED_SETTINGS: dict[str, tuple[str, ...]] = {"sysu": ("all", "indoor"), "regdb": tuple(REGDB_DIRECTIONS),
+                                                 "llcm": tuple(LLCM_DEFAULT_DIRECTIONS)}
+
+
+def protocol_settings(protocol: str, settings: str | Sequence[str] | None = None) -> dict[str, list[str]]:
+    """The :func:`evaluate` keyword (``mode`` for SYSU, ``direction`` otherwise) for ``settings``.
+
+    ``settings``: None = every reported setting of the protocol (:data:`REPORTED_SETTINGS`);
+    ``"tracked"`` = only the first of them (what the engine evaluates during training); a name or a
+    list of names = those (checked by the protocol planner). Returns e.g. ``{"mode": ["all", "indoor"]}``.
+    """
+    if protocol not in REPORTED_SETTINGS:
+        raise ValueError(f"protocol must be one of {', '.join(REPORTED_SETTINGS)}, got {protocol!r}")
+    if settings is None:
+        chosen = list(REPORTED_SETTINGS[protocol])
+    elif settings == "tracked":
+        chosen = [REPORTED_SETTINGS[protocol][0]]
+    else:
+        chosen = [settings] if isinstance(settings, str) else list(settings)
+    return {"mode": chosen} if protocol == "sysu" else {"direction": chosen}
 
 
 def _split_of(dataset: Any) -> int | None:
@@ -172,3 +205,22 @@ def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
         features[side] = full
     info = {"shots": shots, "height": height, "width": width, "source": "model"}
     return _run(dataset, protocol, plans, features, checkpoint_selection, max_rank, info)
+
+
+def evaluate_protocol(model: nn.Module, dataset: Any, settings: str | Sequence[str] | None = None, *,
+                      protocol: str | None = None, **kwargs: Any) -> EvaluationReport:
+    """Evaluate ``model`` on ``dataset``'s protocol in the settings :func:`protocol_settings` chooses.
+
+    Args:
+        model, dataset: as in :func:`evaluate`.
+        settings: None = every reported setting (SYSU all + indoor, RegDB and LLCM both directions),
+            ``"tracked"`` = the first only, or the names of settings (e.g. ``"indoor"``, ``"thermal_to_visible"``).
+        protocol: None = ``dataset.protocol``.
+        **kwargs: the other :func:`evaluate` options (``shots``, ``trials``, ``height``, ``width``,
+            ``device``, ``plan``, ``checkpoint_selection``, ``progress``, ``num_workers``, ...).
+
+    Returns:
+        the :class:`EvaluationReport`, one setting per chosen name in that order.
+    """
+    protocol = _resolve_protocol(dataset, protocol)
+    return evaluate(model, dataset, protocol, **protocol_settings(protocol, settings), **kwargs)

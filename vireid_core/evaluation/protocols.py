@@ -30,6 +30,7 @@ from typing import Literal
 
 import numpy as np
 
+from vireid_core import data
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
 
 SYSU_GALLERY_CAMS: dict[str, tuple[int, ...]] = {"all": (1, 2, 4, 5), "indoor": (1, 2)}
@@ -106,12 +107,6 @@ def sample_gallery(candidates: Sequence[Sample], cams_order: Sequence[int], tria
     return [candidates[i] for i in sample_gallery_indices(candidates, cams_order, trial, shots)]
 
 
-def _load(name: str, root: str, **kwargs: object) -> object:
-    from vireid_core.data import load_dataset  # lazy: the readers live in another room
-
-    return load_dataset(name, root, **kwargs)
-
-
 def sysu_cams(mode: str) -> tuple[int, ...]:
     """Gallery cameras of a SYSU-MM01 search mode ("all" → 1, 2, 4, 5; "indoor" → 1, 2)."""
     if mode not in SYSU_GALLERY_CAMS:
@@ -121,19 +116,19 @@ def sysu_cams(mode: str) -> tuple[int, ...]:
 
 def sysu_query(root: str) -> list[Sample]:
     """All infrared test images of SYSU-MM01 at `root` (ids ascending, cam3 then cam6, files sorted)."""
-    return list(_load("sysu", root).query)
+    return list(data.load_dataset("sysu", root).query)
 
 
 def sysu_gallery(root: str, mode: str = "all", trial: int = 0, shots: int = 1) -> list[Sample]:
     """One trial's SYSU-MM01 visible gallery ("all": cams 1, 2, 4, 5; "indoor": cams 1, 2)."""
-    return sample_gallery(_load("sysu", root).gallery_candidates, sysu_cams(mode), trial, shots)
+    return sample_gallery(data.load_dataset("sysu", root).gallery_candidates, sysu_cams(mode), trial, shots)
 
 
 def regdb_split(root: str, trial: int) -> tuple[list[Sample], list[Sample]]:
     """(visible, thermal) test images of RegDB trial 1..10 at `root`."""
     if not isinstance(trial, int | np.integer) or not 1 <= trial <= 10:
         raise ValueError(f"RegDB trial must be an int in 1..10, got {trial!r}")
-    dataset = _load("regdb", root, trial=int(trial))
+    dataset = data.load_dataset("regdb", root, trial=int(trial))
     return _split_by_modality(list(dataset.query) + list(dataset.gallery_candidates), "RegDB")
 
 
