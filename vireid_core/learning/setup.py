@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from vireid_core.config import RunConfig
 from vireid_core.learning import distributed as dist
-from vireid_core.model import build_model
+from vireid_core.model import TwoStreamReID, build_from_config
 
 
 def resolve_device(name: str) -> torch.device:
@@ -23,10 +21,7 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def build_configured_model(config: RunConfig) -> torch.nn.Module:
-    """The model ``config.model`` describes, initialised from ``config.seed``."""
-    m = config.model
-    options: dict[str, Any] = {"width": m.width_multiplier} if m.arch == "resnet18_small" else {}
-    if m.arch != "effnet_lite0":
-        options.update(last_stride=m.last_stride, nl_inter_channels=m.nl_inter_channels)
-    return build_model(m.arch, pretrained=m.pretrained, seed=config.seed, **options)
+def build_configured_model(config: RunConfig) -> TwoStreamReID:
+    """The model ``config.model`` describes (its registered architecture, :mod:`vireid_core.model.registry`),
+    initialised from ``config.seed``; train mode, CPU."""
+    return build_from_config(config.model, seed=config.seed)
