@@ -1,7 +1,10 @@
-"""A training run folder: the names of its files, who may write it, and whether a resume fits it.
+"""Run folders: the names of their files, who may write them, and whether a resume fits one.
 
-A run folder holds ``config.json``, ``metrics.jsonl``, ``last.pt``, ``stage{n}_last.pt``,
-``best_stage{n}.pt``, ``results.json`` and, while a training writes it, ``run.lock``. The lock records
+Every file name of a run folder lives here. A run folder (:class:`RunDir`) holds ``config.json``,
+``metrics.jsonl``, ``last.pt``, ``stage{n}_last.pt``, ``best_stage{n}.pt``, ``results.json``, for the
+ladder's rows ``probes.json`` and ``oracle.pt``, and, while a training writes it, ``run.lock``. A shipped
+folder (:class:`ShippedDir`) adds ``start.pt`` and ``manifest.json``; an ablation folder
+(:class:`AblationDir`) holds one run folder per row and seed and the summary ``ablation.json``. The lock records
 the writer's pid, host and process start time; a second writer is refused, and a lock whose process
 has died (same host) is taken over. Temporary files of an atomic write that a kill interrupted
 (``.last.pt.<random>.tmp``) are removed when the next writer starts.
@@ -26,7 +29,8 @@ from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint
 from vireid_core.output_paths import check_output_folder
 
 LOCK_NAME = "run.lock"
-_RUN_FILE = r"config\.json|metrics\.jsonl|last\.pt|results\.json|stage\d+_last\.pt|best_stage\d+\.pt"
+_RUN_FILE = (r"config\.json|metrics\.jsonl|last\.pt|results\.json|stage\d+_last\.pt|best_stage\d+\.pt"
+             r"|probes\.json|oracle\.pt")
 _TEMPORARY = re.compile(rf"\.({_RUN_FILE})\.[A-Za-z0-9_]+\.tmp")
 
 
@@ -115,6 +119,16 @@ class RunDir:
     def results(self) -> Path:
         """``results.json``: history and final evaluations."""
         return self.path / "results.json"
+
+    @property
+    def probes(self) -> Path:
+        """``probes.json``: the ladder's probes of the run's final model (:mod:`vireid_core.ladder_probes`)."""
+        return self.path / "probes.json"
+
+    @property
+    def oracle_weights(self) -> Path:
+        """``oracle.pt``: the weights of the ladder's supervised oracle row."""
+        return self.path / "oracle.pt"
 
     @property
     def lock_file(self) -> Path:
@@ -232,3 +246,73 @@ class RunDir:
     def write_config(self, config: RunConfig) -> None:
         """Write ``config.json`` (atomically)."""
         atomic_write_text(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
+
+
+SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "models" / "synthvi"
+
+
+class ShippedDir(RunDir):
+    """A shipped-models folder (``models/synthvi/<preset>/``): the run files the notebooks read
+    (``stage{n}_last.pt``, ``results.json``) plus ``start.pt`` and ``manifest.json``."""
+
+    @classmethod
+    def of_preset(cls, preset: str, root: str | os.PathLike[str] = SHIPPED_ROOT) -> ShippedDir:
+        """``<root>/<preset>`` (":" and "/" become "-"): where the shipped models of ``preset`` live."""
+        return cls(Path(root) / preset.replace(":", "-").replace("/", "-"))
+
+    @classmethod
+    def find(cls, config: RunConfig, root: str | os.PathLike[str] = SHIPPED_ROOT) -> ShippedDir | None:
+        """The shipped folder of ``config.preset`` if its models were trained with exactly ``config``
+        (config keys added after they were written count as equal when ``config`` holds their default),
+        else None."""
+        folder = cls.of_preset(config.preset, root)
+        stored = folder.stored_config()
+        return folder if stored is not None and stored.to_dict() == config.to_dict() else None
+
+    @property
+    def start(self) -> Path:
+        """``start.pt``: the source-pretrained start the shipped run trained from."""
+        return self.path / "start.pt"
+
+    @property
+    def manifest(self) -> Path:
+        """``manifest.json``: config, digests and the metrics the shipped weights give."""
+        return self.path / "manifest.json"
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None when the folder has none."""
+        return json.loads(self.manifest.read_text()) if self.manifest.is_file() else None
+
+    def stored_config(self) -> RunConfig | None:
+        """The manifest's config read back through today's :class:`RunConfig` (keys added since take
+        their defaults), or None without a manifest or when it no longer reads."""
+        manifest = self.read_manifest()
+        try:
+            return RunConfig.from_dict(manifest["config"]) if manifest else None
+        except (KeyError, ValueError):
+            return None
+
+
+class AblationDir:
+    """An ablation folder: one run folder per ladder row and seed (``<row>/seed<k>``) and ``ablation.json``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @property
+    def summary(self) -> Path:
+        """``ablation.json``: the aggregate, paired differences and tables over the finished seeds."""
+        return self.path / "ablation.json"
+
+    def run(self, row: str, seed: int) -> RunDir:
+        """The run folder of ``row`` for ``seed``."""
+        return RunDir(self.path / row / f"seed{seed}")
+
+    def has_row(self, row: str) -> bool:
+        """True when the folder holds a folder for ``row``."""
+        return (self.path / row).is_dir()
+
+    def finished_seeds(self, row: str) -> set[int]:
+        """The seeds of ``row`` whose run folder holds ``results.json`` (the "finished" mark)."""
+        seeds = {int(p.name[4:]) for p in (self.path / row).glob("seed*") if p.name[4:].isdigit()}
+        return {seed for seed in seeds if self.run(row, seed).results.is_file()}
