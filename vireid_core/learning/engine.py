@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +24,32 @@ from vireid_core.config import RunConfig, stable_digest
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import INFRARED, VISIBLE
 from vireid_core.data.tensor_transforms import cluster_pipeline
-from vireid_core.data.transforms import train_transform
-from vireid_core.evaluation import evaluate, extract_features
+from vireid_core.evaluation import evaluate_protocol, extract_features
 from vireid_core.evaluation.report import mean_metrics
 from vireid_core.learning import distributed as dist
 from vireid_core.learning.callbacks import Callback
 from vireid_core.learning.checkpoints import load_checkpoint, load_model_weights, save_checkpoint
-from vireid_core.learning.loaders import Batch, BatchStream
-from vireid_core.learning.memories import HybridMemory, SplitPrototypeMemory
+from vireid_core.learning.global_memories import build_global_memory, configured_global_memory
+from vireid_core.learning.loaders import Batch, BatchStream, training_views
+from vireid_core.learning.memories import HybridMemory
 from vireid_core.learning.pseudo_labels import EpochLabels, associate
 from vireid_core.learning.seeding import epoch_seed, seed_everything
 from vireid_core.learning.setup import build_configured_model, resolve_device
-from vireid_core.run_dir import check_checkpoint_config
+from vireid_core.run_dir import RunDir, check_checkpoint_config
+
+# Loss weights of the two steps of an iteration: step A (intra-modality memories) and step B (global).
+STEP_A_WEIGHT = 1.0
+STEP_B_WEIGHT = 0.5
 
 
 class TrainingDiverged(RuntimeError):
     """Raised when a loss becomes NaN or infinite: training stops with a clear message."""
+
+
+def _timed(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``(function(*args), seconds it took)``."""
+    started = time.perf_counter()
+    return function(*args), time.perf_counter() - started
 
 
 class Engine:
@@ -60,6 +70,7 @@ class Engine:
         self.config = config
         self.dataset = dataset
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.run_dir = RunDir(self.out_dir) if self.out_dir is not None else None  # every file name
         self.callbacks = list(callbacks)
         self.progress = progress and dist.is_main()
         self.device = resolve_device(config.device)
@@ -135,19 +146,11 @@ class Engine:
         return dist.broadcast_object(labels)
 
     # ------------------------------------------------------------------ one epoch
-    def _transforms(self, modality: int, stage: int) -> list:
-        c, s = self.config.data, self.config.schedule
-        if modality == VISIBLE:
-            return [train_transform(VISIBLE, height=c.height, width=c.width, view=1),
-                    train_transform(VISIBLE, height=c.height, width=c.width, view=2)]
-        jitter = s.color_jitter_ir_stage1 if stage == 1 else s.color_jitter_ir_stage2
-        return [train_transform(INFRARED, height=c.height, width=c.width, view=1, color_jitter_ir=jitter)]
-
     def _stream(self, rows: np.ndarray, groups: np.ndarray, targets: np.ndarray, modality: int,
                 stage: int, seed: int) -> BatchStream:
         s = self.config.schedule
         return BatchStream([self.train_samples[i] for i in rows], groups, targets,
-                           self._transforms(modality, stage),
+                           training_views(modality, stage, self.config.data, self.config.schedule),
                            batch_size=s.vis_batch if modality == VISIBLE else s.ir_batch,
                            num_instances=s.num_instances, seed=seed + dist.rank(), modality=modality,
                            num_workers=self._workers(), pin_memory=self.device.type == "cuda",
@@ -181,16 +184,10 @@ class Engine:
             self._message(f"stage 2 epoch {epoch}: global clustering found no clusters; step B is skipped")
             return []
         _, y = np.unique(labels.global_labels[rows], return_inverse=True)
-        feats = torch.from_numpy(features[rows])
-        o = self.config.optim
-        if o.split_prototypes:
-            memory, proxy = SplitPrototypeMemory.from_global_clusters(
-                feats, y, self.modality[rows], momentum=o.momentum, temperature=o.temperature,
-                num_selected=o.num_selected)
-        else:
-            memory = HybridMemory.from_clusters(feats, y, momentum=o.momentum, temperature=o.temperature,
-                                                margin=o.margin)
-            proxy = y
+        # The registered global memory the config names (learning/global_memories.py) and each row's target.
+        memory, proxy = build_global_memory(configured_global_memory(self.config.optim),
+                                            torch.from_numpy(features[rows]), y, self.modality[rows],
+                                            self.config.optim)
         memory = memory.to(self.device)
         mixed = len(set(y[self.modality[rows] == VISIBLE]) & set(y[self.modality[rows] == INFRARED]))
         if mixed == 0:
@@ -206,12 +203,15 @@ class Engine:
 
     def _step(self, parts: list, weight: float) -> float:
         """Forward the next batch of every part together, one backward, one optimiser step."""
+        # One mixed batch: every part (a modality's stream and its memory) contributes its next batch,
+        # so the shared body and its BatchNorm see both modalities together, as in the reference.
         batches: list[Batch] = [stream.next() for stream, _ in parts]
         images = self.plan.images(torch.cat([b.images for b in batches]))
         modality = torch.cat([torch.full((len(b.images),), b.modality, dtype=torch.long) for b in batches])
         with self.plan.autocast():  # only the network runs in reduced precision
             feats = self.train_model(images, modality.to(self.device))
         feats = feats.float()  # memories and losses stay float32
+        # Each part scores its rows against its own memory; the features are kept for the update below.
         losses, offset, pending = [], 0, []
         for batch, (_, memory) in zip(batches, parts, strict=True):
             f = feats[offset: offset + len(batch.images)]
@@ -223,6 +223,7 @@ class Engine:
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"loss became {loss.item()} (stage {self.stage}); stopping. "
                                    "Lower optim.lr or check the data.")
+        # One optimiser step for the whole step (A or B); the scaler is the identity outside float16.
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -234,20 +235,22 @@ class Engine:
         return float(loss.item())
 
     def train_epoch(self, stage: int, epoch: int) -> dict[str, Any]:
-        """Run one epoch of ``stage`` and return its metrics record."""
+        """Run one epoch of ``stage`` and return its metrics record (the line of ``metrics.jsonl``)."""
         started = time.perf_counter()
+        # Every random draw of this epoch derives from (seed, stage, epoch): resuming repeats it exactly.
         seed_everything(epoch_seed(self.config.seed, stage, epoch, "epoch"))
+        # 1. Features of every training image with the current model, and the pseudo labels they give:
+        #    intra-modality clusters, plus (stage 2) the global clusters across modalities.
         self.model.eval()
-        t0 = time.perf_counter()
-        features = self.extract_cluster_features()
-        t_extract = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        labels = self.associate(features, stage, epoch)
-        t_assoc = time.perf_counter() - t0
+        features, t_extract = _timed(self.extract_cluster_features)
+        labels, t_assoc = _timed(self.associate, features, stage, epoch)
         self._emit("on_association", stage, epoch, dict(labels.report))
+        # 2. Memories initialised from the clusters, each with the batch stream that draws its rows.
         intra, global_ = self._intra_parts(features, labels, stage, epoch), []
         if stage == 2:
             global_ = self._global_parts(features, labels, stage, epoch)
+        # 3. ``iters`` iterations; in stage 2 each is step A (intra memories) then step B (global memory),
+        #    two optimiser steps. An epoch that clustered nothing trains nothing.
         self.model.train()
         t0 = time.perf_counter()
         sums: dict[str, float] = {"loss_intra": 0.0, "loss_global": 0.0}
@@ -258,17 +261,19 @@ class Engine:
         for it in bar:
             step = {}
             if intra:
-                step["loss_intra"] = self._step(intra, 1.0)
+                step["loss_intra"] = self._step(intra, STEP_A_WEIGHT)
             if global_:
-                step["loss_global"] = self._step(global_, 0.5)
+                step["loss_global"] = self._step(global_, STEP_B_WEIGHT)
             for key, value in step.items():
                 sums[key] += value
             self._emit("on_iteration", stage, epoch, it, step)
         t_iter = time.perf_counter() - t0
+        # 4. The learning-rate schedule advances once per epoch.
         with warnings.catch_warnings():
             # An epoch without clusters makes no optimiser step; the schedule still advances per epoch.
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
             self.scheduler.step()
+        # 5. The record: clustering diagnostics, mean losses, timings, and (if due) a test evaluation.
         record: dict[str, Any] = {"stage": stage, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
                                   **labels.report,
                                   "loss_intra": sums["loss_intra"] / iters if iters and intra else None,
@@ -283,11 +288,7 @@ class Engine:
         return record
 
     def _images_per_iter(self, intra: list, global_: list) -> int:
-        s = self.config.schedule
-        total = 0
-        for stream, _ in intra + global_:
-            total += (s.vis_batch * 2 if stream.modality == VISIBLE else s.ir_batch)
-        return total * dist.world_size()
+        return sum(stream.images_per_batch for stream, _ in intra + global_) * dist.world_size()
 
     def _trials(self, stage: int) -> int:
         s = self.config.schedule
@@ -297,13 +298,15 @@ class Engine:
         every = self.config.schedule.eval_every
         return bool(every) and epoch % every == 0 and dist.is_main()
 
-    def evaluate(self, *, trials: int = 10, mode: str = "all") -> dict[str, Any]:
-        """Evaluate the current model on the dataset's protocol; returns the mean metrics (fractions)."""
+    def evaluate(self, *, trials: int = 10) -> dict[str, Any]:
+        """Evaluate the current model in the protocol's tracked setting (SYSU all-search, the first
+        RegDB/LLCM direction; :func:`~vireid_core.evaluation.evaluate_protocol`); returns its mean
+        metrics (fractions)."""
         self.model.eval()
-        report = evaluate(self.model, self.dataset, mode=mode, trials=range(trials),
-                          height=self.config.data.height, width=self.config.data.width, device=self.device,
-                          progress=self.progress, checkpoint_selection="current model",
-                          num_workers=self._workers(), plan=self.plan)
+        report = evaluate_protocol(self.model, self.dataset, "tracked", trials=range(trials),
+                                   height=self.config.data.height, width=self.config.data.width,
+                                   device=self.device, progress=self.progress, checkpoint_selection="current model",
+                                   num_workers=self._workers(), plan=self.plan)
         return next(iter(mean_metrics(report).values()))
 
     # ------------------------------------------------------------------ checkpoints
@@ -316,13 +319,13 @@ class Engine:
 
     def save(self) -> None:
         """Write ``last.pt`` atomically (rank 0 only)."""
-        if self.out_dir is not None and dist.is_main():
-            save_checkpoint(self.out_dir / "last.pt", self._state())
+        if self.run_dir is not None and dist.is_main():
+            save_checkpoint(self.run_dir.last, self._state())
         dist.barrier()
 
     def resume(self, path: str | Path | None = None) -> bool:
         """Continue from ``path`` (default ``out_dir/last.pt``); returns False when there is none."""
-        path = Path(path) if path is not None else (self.out_dir / "last.pt" if self.out_dir else None)
+        path = Path(path) if path is not None else (self.run_dir.last if self.run_dir else None)
         if path is None or not path.is_file():
             return False
         state = load_checkpoint(path, map_location=self.device)
@@ -345,8 +348,8 @@ class Engine:
         ev = record.get("eval")
         if ev is not None and ev["rank1"] > self.best.get(self.stage, -1.0):
             self.best[self.stage] = ev["rank1"]
-            if self.out_dir is not None and dist.is_main():
-                save_checkpoint(self.out_dir / f"best_stage{self.stage}.pt",
+            if self.run_dir is not None and dist.is_main():
+                save_checkpoint(self.run_dir.best(self.stage),
                                 {"model": self.model.state_dict(), "stage": self.stage,
                                  "epoch": record["epoch"], "selection": "best on test Rank-1",
                                  "config": self.config.to_dict()})
@@ -368,8 +371,8 @@ class Engine:
                 self._finish_epoch(self.train_epoch(stage, epoch))
             self.stage_states[stage] = {k: v.detach().cpu().clone()
                                         for k, v in self.model.state_dict().items()}
-            if self.out_dir is not None and dist.is_main():
-                save_checkpoint(self.out_dir / f"stage{stage}_last.pt",
+            if self.run_dir is not None and dist.is_main():
+                save_checkpoint(self.run_dir.stage_last(stage),
                                 {"model": self.model.state_dict(), "stage": stage,
                                  "epoch": self._epochs(stage) - 1, "selection": "last epoch",
                                  "config": self.config.to_dict()})
@@ -379,8 +382,8 @@ class Engine:
         return summary
 
     def _start_stage(self, stage: int) -> None:
-        if self.config.schedule.stage2_init == "best" and self.out_dir is not None:
-            best = self.out_dir / "best_stage1.pt"
+        if self.config.schedule.stage2_init == "best" and self.run_dir is not None:
+            best = self.run_dir.best(1)
             if best.is_file():
                 self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
                 self._message(f"stage 2 starts from {best} (best on test, as the paper)")

@@ -13,9 +13,22 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from vireid_core.config import DataConfig, ScheduleConfig
 from vireid_core.data.images import ImageListDataset
-from vireid_core.data.records import Sample
+from vireid_core.data.records import INFRARED, VISIBLE, Sample
 from vireid_core.data.sampler import IdentityInstanceSampler, IterLoader
+from vireid_core.data.transforms import train_transform
+
+
+def training_views(modality: int, stage: int, data: DataConfig, schedule: ScheduleConfig) -> list[Callable]:
+    """The training transforms of one modality in ``stage``, one per view of a sample: visible samples
+    are fed twice (view 1, and view 2 with colour jitter and channel exchange), infrared ones once
+    (colour jitter as ``schedule.color_jitter_ir_stage{1,2}`` says)."""
+    if modality == VISIBLE:
+        return [train_transform(VISIBLE, height=data.height, width=data.width, view=1),
+                train_transform(VISIBLE, height=data.height, width=data.width, view=2)]
+    jitter = schedule.color_jitter_ir_stage1 if stage == 1 else schedule.color_jitter_ir_stage2
+    return [train_transform(INFRARED, height=data.height, width=data.width, view=1, color_jitter_ir=jitter)]
 
 
 @dataclass
@@ -62,6 +75,8 @@ class BatchStream:
         dataset = ImageListDataset(list(samples), list(transforms), targets, shared_cache=shared)
         sampler = IdentityInstanceSampler(np.asarray(group_labels, dtype=np.int64), cams,
                                           num_instances=num_instances, seed=seed)
+        # Images one batch feeds the network (every view of ``batch_size`` samples), as configured.
+        self.images_per_batch = batch_size * len(transforms)
         # A tiny epoch may hold fewer indices than one batch: shrink the batch rather than yield none.
         batch_size = max(1, min(batch_size, len(sampler)))
         loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True,
