@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from vireid_core.ablation import run_ablation, seed_list
+from vireid_core.ablation import seed_list
 from vireid_core.cli import main
+from vireid_core.runs import run_ablation
 
 
 def finished_run(path, rank1: float) -> None:
@@ -29,7 +30,7 @@ def test_seed_list_accepts_counts_and_lists() -> None:
 
 
 def test_finished_runs_are_reused_and_only_chosen_seeds_aggregated(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("vireid_core.ablation.training_set_ceiling", lambda *a, **k: 0.7)
+    monkeypatch.setattr("vireid_core.runs.training_set_ceiling", lambda *a, **k: 0.7)
     for seed, rank1 in ((1, 0.10), (2, 0.20), (3, 0.90)):
         finished_run(tmp_path / "M1" / f"seed{seed}", rank1)
     summary = run_ablation("synthvi-smoke", ["M1"], [1, 2], tmp_path, progress=False)

@@ -13,13 +13,14 @@ import pytest
 import torch
 from engine_fixtures import tiny_config, tiny_dataset
 
-from vireid_core import ablation
-from vireid_core.ablation import finished_ladder, row_config, run_ablation
+from vireid_core import runs
+from vireid_core.ablation import finished_ladder, row_config
 from vireid_core.cli import main
 from vireid_core.ladder_probes import SHARE, final_weights_path, other_modality_share
 from vireid_core.learning.checkpoints import load_checkpoint
 from vireid_core.learning.oracle import oracle_budget, train_oracle
 from vireid_core.learning.setup import build_configured_model
+from vireid_core.runs import run_ablation
 from vireid_core.workflow import prepare_model, pretrained_cache_path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "vireid_core"
@@ -83,8 +84,8 @@ def test_finished_rows_are_not_redone_and_a_missing_one_is(ladder, tmp_path, mon
         made.append(name)
         (Path(run_dir) / "results.json").write_text((out / name / "seed1" / "results.json").read_text())
 
-    monkeypatch.setattr(ablation, "run_baseline_row", remake)
-    monkeypatch.setattr("vireid_core.workflow.train_run", lambda *a, **k: pytest.fail("an M row was retrained"))
+    monkeypatch.setattr(runs, "run_baseline_row", remake)
+    monkeypatch.setattr(runs, "train_run", lambda *a, **k: pytest.fail("an M row was retrained"))
     again = run_ablation("synthvi-smoke", ROWS, [1], copy, overrides=OVERRIDES, progress=False, cache_dir=cache)
     assert made == ["oracle"]
     assert again["runs"] == summary["runs"]
@@ -92,7 +93,7 @@ def test_finished_rows_are_not_redone_and_a_missing_one_is(ladder, tmp_path, mon
 
 def test_table_command_prints_complete_seeds_without_training(ladder, tmp_path, capsys, monkeypatch) -> None:
     out, _, _ = ladder
-    monkeypatch.setattr("vireid_core.workflow.train_run", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(runs, "train_run", lambda *a, **k: pytest.fail("trained"))
     assert main(["ablation-table", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     for name in ROWS:
@@ -204,7 +205,7 @@ def test_ladder_flag_runs_every_row_in_ladder_order(tmp_path, monkeypatch, capsy
         seen.update(preset=preset, names=names, seeds=seeds)
         return {"table": "| table |"}
 
-    monkeypatch.setattr(ablation, "run_ablation", fake)
+    monkeypatch.setattr(runs, "run_ablation", fake)
     assert main(["ablation", "--ladder", "--seeds", "5", "--out", str(tmp_path / "ladder")]) == 0
     assert seen == {"preset": "synthvi-cpu", "seeds": 5,
                     "names": ["untrained", "start", "M1", "M2", "M3", "M4", "M5", "M6", "oracle"]}

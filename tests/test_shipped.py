@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from vireid_core.analysis.runs import cached_run
 from vireid_core.config import get_preset
 from vireid_core.errors import UserError
-from vireid_core.shipped import (
-    MANIFEST_TRIALS,
-    _file_sha256,
-    evaluate_shipped,
-    find_shipped,
-    read_manifest,
-    shipped_dir,
-)
+from vireid_core.run_dir import ShippedDir
+from vireid_core.runs import cached_run
+from vireid_core.shipped import MANIFEST_TRIALS, _file_sha256, evaluate_shipped
 from vireid_core.workflow import prepare_dataset, prepare_model, pretrained_cache_path
 
 PRESET = "synthvi-cpu"
@@ -24,10 +18,11 @@ PRESET = "synthvi-cpu"
 @pytest.fixture(scope="module")
 def shipped():
     config = get_preset(PRESET)
-    folder = find_shipped(config)
-    assert folder is not None, (f"{shipped_dir(PRESET)} is missing or was trained with other settings than the "
-                                f"current {PRESET!r} preset: run `make checkpoints` and commit models/synthvi/")
-    return config, folder, read_manifest(folder)
+    shipped = ShippedDir.find(config)
+    assert shipped is not None, (f"{ShippedDir.of_preset(PRESET).path} is missing or was trained with other "
+                                 f"settings than the current {PRESET!r} preset: run `make checkpoints` and commit "
+                                 "models/synthvi/")
+    return config, shipped.path, shipped.read_manifest()
 
 
 def test_files_are_intact_and_small(shipped):

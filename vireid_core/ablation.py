@@ -1,4 +1,7 @@
-"""The paper's ablation M1–M6 (config.ABLATIONS) over seeds, and the baseline ladder around it.
+"""The numbers of the paper's ablation M1–M6 (config.ABLATIONS) over seeds, and the baseline ladder around it.
+
+This module reads finished run folders and makes the tables (aggregate over seeds, paired differences,
+the issue-12 targets); it trains nothing. :func:`vireid_core.runs.run_ablation` runs the rows.
 
 The ladder (issue 12) puts reference rows beside the M rows, all in one protocol: ``untrained``,
 ``start``, M1 … M6 and the supervised ``oracle`` (:mod:`vireid_core.ladder_rows`). Every run also
@@ -15,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from vireid_core.config import ABLATIONS, get_preset
+from vireid_core.association import single_modality_ceiling_ari
+from vireid_core.config import ABLATIONS, RunConfig, get_preset
 from vireid_core.errors import UserError
 from vireid_core.ladder_probes import SHARE
-from vireid_core.ladder_rows import BASELINE_ROWS, ensure_probes, read_probes, run_baseline_row
-from vireid_core.learning.checkpoints import atomic_write_text
+from vireid_core.ladder_rows import BASELINE_ROWS, read_probes
+from vireid_core.ladder_targets import check_targets, format_targets
+from vireid_core.run_dir import AblationDir
+from vireid_core.workflow import DEFAULT_CACHE, prepare_dataset
 
 LADDER = ["untrained", "start", *ABLATIONS, "oracle"]
 DESCRIPTIONS = {
@@ -160,16 +166,13 @@ def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def training_set_ceiling(preset: str, overrides: dict[str, Any] | None = None, *,
-                         cache_dir: str | Path = "data_cache") -> float:
+                         cache_dir: str | Path = DEFAULT_CACHE) -> float:
     """ARI of the perfect single-modality clustering of the preset's whole training set (each
     identity split by modality; :func:`vireid_core.association.single_modality_ceiling_ari`).
 
     Global ARIs above it mean visible and infrared images of the same people are being merged.
     SynthVI is generated first if missing; NaN if a real dataset's root is not available.
     """
-    from vireid_core.association import single_modality_ceiling_ari
-    from vireid_core.workflow import prepare_dataset
-
     try:
         dataset = prepare_dataset(get_preset(preset, overrides), cache_dir, progress=False)
     except (FileNotFoundError, ValueError):
@@ -192,7 +195,7 @@ def seed_list(seeds: int | Sequence[int]) -> list[int]:
     return chosen
 
 
-def row_config(preset: str, name: str, seed: int, overrides: dict[str, Any] | None = None):
+def row_config(preset: str, name: str, seed: int, overrides: dict[str, Any] | None = None) -> RunConfig:
     """The config of row ``name`` for ``seed``: ``<preset>:<name>`` for an M row, the base preset for the
     reference rows (their start and budget are the base preset's)."""
     base = f"{preset}:{name}" if name in ABLATIONS else preset
@@ -209,16 +212,14 @@ def check_names(names: Sequence[str]) -> list[str]:
 
 def run_numbers(out: Path, name: str, seed: int) -> dict[str, float]:
     """The flattened numbers of one finished run folder ``out/<name>/seed<seed>`` (results + probes)."""
-    folder = out / name / f"seed{seed}"
-    return _final_numbers(json.loads((folder / "results.json").read_text()), read_probes(folder))
+    run = AblationDir(out).run(name, seed)
+    return _final_numbers(json.loads(run.results.read_text()), read_probes(run.path))
 
 
 def summarise(out: Path, names: Sequence[str], seeds: Sequence[int], preset: str | None = None,
               ceiling: float = float("nan")) -> dict[str, Any]:
     """The ``ablation.json`` content of finished runs: ``seeds``, ``aggregate``, ``runs`` (per seed, in
     seed order), ``paired``, the markdown ``table`` and the issue-12 ``targets`` check."""
-    from vireid_core.ladder_targets import check_targets, format_targets
-
     per_seed = {name: [run_numbers(out, name, seed) for seed in seeds] for name in names}
     table = aggregate(per_seed)
     paired = paired_differences(per_seed)
@@ -230,43 +231,6 @@ def summarise(out: Path, names: Sequence[str], seeds: Sequence[int], preset: str
             "targets": targets, "table": text, "training_set_single_modality_ceiling_ari": ceiling}
 
 
-def run_ablation(preset: str, names: list[str], seeds: int | Sequence[int], out: Path, *,
-                 overrides: dict[str, Any] | None = None, progress: bool = True,
-                 cache_dir: str | Path = "data_cache") -> dict[str, Any]:
-    """Train (or make) every ladder row for each seed (``seeds`` = a count n meaning 1..n, or a list)
-    into ``out/<name>/seed<k>``.
-
-    ``names`` are M rows (``config.ABLATIONS``, trained by ``train_run``) and reference rows
-    (``untrained``, ``start``, ``oracle``: :func:`vireid_core.ladder_rows.run_baseline_row`); all use the
-    same protocol and the seed's shared start. Seed-major: all rows of one seed are done before the
-    next seed starts, so a partial ablation holds complete seeds. Finished runs (with ``results.json``)
-    are reused, so an interrupted ablation resumes, and two processes given disjoint seed lists can
-    share ``out``. A finished M run without ``probes.json`` gets it from its final checkpoint when the
-    folder still holds one. Returns :func:`summarise`'s dict and writes it to ``out/ablation.json``
-    over the requested seeds.
-    """
-    from vireid_core.workflow import train_run
-
-    names = check_names(names)
-    chosen = seed_list(seeds)
-    for seed in chosen:
-        for name in names:
-            run_dir = out / name / f"seed{seed}"
-            if not (run_dir / "results.json").is_file():
-                config = row_config(preset, name, seed, overrides)
-                if name in BASELINE_ROWS:
-                    run_baseline_row(name, config, run_dir, cache_dir=cache_dir, progress=progress)
-                else:
-                    train_run(config, run_dir, resume=(run_dir / "last.pt").is_file(), cache_dir=cache_dir,
-                              progress=progress)
-            if name in ABLATIONS:
-                ensure_probes(run_dir, cache_dir=cache_dir, progress=progress)
-    summary = summarise(out, names, chosen, preset,
-                        training_set_ceiling(preset, overrides, cache_dir=cache_dir))
-    atomic_write_text(out / "ablation.json", json.dumps(summary, indent=2) + "\n")
-    return summary
-
-
 def finished_ladder(out: Path) -> tuple[list[str], list[int], list[str]]:
     """What a ladder folder holds, without training: ``(rows, seeds, notes)``.
 
@@ -274,9 +238,9 @@ def finished_ladder(out: Path) -> tuple[list[str], list[int], list[str]]:
     ``results.json`` (complete seeds only, as they are committed); ``notes`` name the finished runs of
     incomplete seeds that are left out.
     """
-    rows = [name for name in LADDER if (out / name).is_dir()]
-    found = {name: {int(p.parent.name[4:]) for p in (out / name).glob("seed*/results.json")
-                    if p.parent.name[4:].isdigit()} for name in rows}
+    folder = AblationDir(out)
+    rows = [name for name in LADDER if folder.has_row(name)]
+    found = {name: folder.finished_seeds(name) for name in rows}
     every = set.union(*found.values()) if found else set()
     complete = sorted(s for s in every if all(s in found[name] for name in rows))
     notes = [f"seed {s}: left out, finished only for {', '.join(n for n in rows if s in found[n])}"
@@ -290,7 +254,7 @@ def ladder_table(out: Path) -> str:
     rows, seeds, notes = finished_ladder(out)
     if not seeds:
         raise UserError(f"{out}: no seed with a results.json in every row folder ({', '.join(rows) or 'none'})")
-    stored = out / "ablation.json"
+    stored = AblationDir(out).summary
     preset = json.loads(stored.read_text()).get("preset") if stored.is_file() else None
     summary = summarise(out, rows, seeds, preset)
     header = f"{out}: preset {preset or '?'}, seeds {', '.join(map(str, seeds))}"

@@ -8,12 +8,13 @@ Errors the user can fix (bad paths, files and values, unwritable outputs, a full
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
+from vireid_core import commands
+from vireid_core.config import ABLATIONS, preset_names
 from vireid_core.errors import UserError, one_line
+from vireid_core.learning.engine import TrainingDiverged
 
 DESCRIPTION = """vireid — unsupervised visible-infrared person re-identification (BMIL).
 
@@ -25,16 +26,6 @@ commands:
   ablation   the paper's M1-M6 ablation over several seeds (--ladder: with untrained, start, oracle)
   ablation-table  print the ladder table of a finished ablation folder (no training)
 """
-
-
-def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
-    overrides = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--set expects key=value (e.g. cluster.eps_global=0.5), got {pair!r}")
-        overrides[key.strip()] = value.strip()
-    return overrides
 
 
 def _add_synth(sub: argparse._SubParsersAction) -> None:
@@ -58,8 +49,6 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from vireid_core.config import ABLATIONS, preset_names
-
     p = sub.add_parser("train", help="two-stage BMIL training",
                        description="Train BMIL (stage 1 intra-modality, stage 2 cross-modality).")
     p.add_argument("--preset", required=True,
@@ -166,8 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def error_line(err: BaseException) -> str | None:
     """The one-line message for an error the user can act on, or None for a bug (shown as a traceback)."""
-    from vireid_core.learning.engine import TrainingDiverged
-
     if isinstance(err, KeyError):
         return one_line(err.args[0] if err.args else err)
     if isinstance(err, OSError) and not isinstance(err, UserError):
@@ -181,8 +168,6 @@ def error_line(err: BaseException) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status (0 ok, 2 user error, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    from vireid_core import commands
-
     handler = getattr(commands, f"run_{args.command.replace('-', '_')}")
     try:
         return int(handler(args) or 0)
@@ -197,11 +182,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
-
-
-def print_json(data: object, path: str | Path | None) -> None:
-    """Write ``data`` as indented JSON to ``path`` (if given), atomically."""
-    from vireid_core.learning.checkpoints import atomic_write_text
-
-    if path is not None:
-        atomic_write_text(path, json.dumps(data, indent=2) + "\n")

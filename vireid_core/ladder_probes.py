@@ -26,10 +26,10 @@ from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import INFRARED, VISIBLE
 from vireid_core.data.tensor_transforms import cluster_pipeline, test_pipeline
 from vireid_core.evaluation import extract_features
-from vireid_core.learning.checkpoints import load_checkpoint, load_model_weights
 from vireid_core.learning.pseudo_labels import associate
-from vireid_core.learning.setup import build_configured_model, resolve_device
+from vireid_core.learning.setup import resolve_device
 from vireid_core.run_dir import RunDir
+from vireid_core.workflow import load_model
 
 NEIGHBOURS = 10
 SHARE = f"test_other_modality_share_{NEIGHBOURS}nn"
@@ -98,8 +98,9 @@ def training_clustering(model: torch.nn.Module, dataset: ReIDDataset, config: Ru
 def final_weights_path(run_dir: str | Path, config: RunConfig) -> Path | None:
     """The checkpoint a finished training run's final evaluation used, or None when it is not there.
 
-    Mirrors the workflow's rule: the last trained stage, ``best_stage<n>.pt`` when
-    ``schedule.checkpoint_selection`` is ``best`` and the file exists, else ``stage<n>_last.pt``.
+    Mirrors the final evaluation of :func:`vireid_core.runs.train_run`: the last trained stage,
+    ``best_stage<n>.pt`` when ``schedule.checkpoint_selection`` is ``best`` and the file exists, else
+    ``stage<n>_last.pt``.
     (Committed result folders keep no weights: there the answer is None.)
     """
     run = RunDir(run_dir)
@@ -113,11 +114,7 @@ def final_weights_path(run_dir: str | Path, config: RunConfig) -> Path | None:
 
 
 def load_final_model(run_dir: str | Path, config: RunConfig) -> torch.nn.Module | None:
-    """The model of :func:`final_weights_path` (built from ``config`` without loading ImageNet weights),
-    or None when the run folder keeps no such checkpoint."""
+    """The model of :func:`final_weights_path` (built from ``config`` without loading ImageNet weights;
+    eval mode, CPU), or None when the run folder keeps no such checkpoint."""
     path = final_weights_path(run_dir, config)
-    if path is None:
-        return None
-    bare = RunConfig.from_dict(config.to_dict())
-    bare.model.pretrained = None
-    return load_model_weights(build_configured_model(bare), load_checkpoint(path)["model"], f"checkpoint {path}")
+    return None if path is None else load_model(config, path)

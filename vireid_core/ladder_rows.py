@@ -26,16 +26,16 @@ from vireid_core.config import RunConfig
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.ladder_probes import load_final_model, other_modality_share, training_clustering
 from vireid_core.learning.checkpoints import atomic_write_text, save_checkpoint
+from vireid_core.learning.oracle import train_oracle
 from vireid_core.learning.setup import build_configured_model
 from vireid_core.run_dir import RunDir
+from vireid_core.workflow import DEFAULT_CACHE, evaluate_run, prepare_dataset, prepare_model
 
 BASELINE_ROWS = {
     "untrained": "freshly initialised network (random weights, no training)",
     "start": "starting model, before any unsupervised training",
     "oracle": "supervised oracle (true target-train ids, same budget)",
 }
-PROBES = "probes.json"
-ORACLE_WEIGHTS = "oracle.pt"
 
 
 def _stderr(text: str) -> None:
@@ -46,8 +46,6 @@ def _stderr(text: str) -> None:
 def _row_model(name: str, config: RunConfig, dataset: ReIDDataset, cache_dir: str | Path,
                progress: bool) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The model of reference row ``name`` and what its making recorded (the oracle's training)."""
-    from vireid_core.workflow import prepare_model
-
     if name == "untrained":
         bare = RunConfig.from_dict(config.to_dict())
         bare.model.pretrained = None
@@ -56,13 +54,11 @@ def _row_model(name: str, config: RunConfig, dataset: ReIDDataset, cache_dir: st
     if name == "start":
         return start, {}
     if name == "oracle":
-        from vireid_core.learning.oracle import train_oracle
-
         return start, {"oracle": train_oracle(start, dataset, config, progress=progress)}
     raise ValueError(f"unknown reference row {name!r}; choose from {', '.join(BASELINE_ROWS)}")
 
 
-def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache_dir: str | Path = "data_cache",
+def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache_dir: str | Path = DEFAULT_CACHE,
                      progress: bool = True, trials: int = 10,
                      notify: Callable[[str], None] = _stderr) -> dict[str, Any]:
     """Make, evaluate and probe reference row ``name`` (``untrained``, ``start`` or ``oracle``) of ``config``.
@@ -72,8 +68,6 @@ def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache
     :func:`training_clustering`. Writes ``config.json``, ``probes.json``, (oracle) ``oracle.pt`` and
     finally ``results.json`` into ``run_dir`` while holding its lock. Returns the results dict.
     """
-    from vireid_core.workflow import evaluate_modes, prepare_dataset
-
     if name not in BASELINE_ROWS:
         raise ValueError(f"unknown reference row {name!r}; choose from {', '.join(BASELINE_ROWS)}")
     run = RunDir(run_dir)
@@ -85,15 +79,15 @@ def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache
         model, extra = _row_model(name, config, dataset, cache_dir, progress)
         made = time.perf_counter() - started
         if "oracle" in extra:
-            save_checkpoint(run.path / ORACLE_WEIGHTS, {"model": model.state_dict(), "selection": "oracle",
+            save_checkpoint(run.oracle_weights, {"model": model.state_dict(), "selection": "oracle",
                                                         "config": config.to_dict(), "oracle": extra["oracle"]})
         label = f"{name}: {BASELINE_ROWS[name]}"
-        evaluations: dict[str, Any] = {name: evaluate_modes(model, dataset, config, trials=trials, selection=label,
-                                                            progress=progress),
+        evaluations: dict[str, Any] = {name: evaluate_run(model, dataset, config, trials=trials, selection=label,
+                                                          progress=progress),
                                        "selection": {"checkpoint": label, name: label}}
         probes = {**other_modality_share(model, dataset, config, progress=progress),
                   **training_clustering(model, dataset, config, progress=progress)}
-        atomic_write_text(run.path / PROBES, json.dumps(probes, indent=2) + "\n")
+        atomic_write_text(run.probes, json.dumps(probes, indent=2) + "\n")
         result = {"row": name, "description": BASELINE_ROWS[name], "out_dir": str(run.path), "history": [],
                   "evaluations": evaluations, "seconds_to_make": made,
                   "seconds": time.perf_counter() - started, **extra}
@@ -101,16 +95,14 @@ def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache
     return result
 
 
-def ensure_probes(run_dir: str | Path, *, cache_dir: str | Path = "data_cache", progress: bool = True) -> bool:
+def ensure_probes(run_dir: str | Path, *, cache_dir: str | Path = DEFAULT_CACHE, progress: bool = True) -> bool:
     """Write ``probes.json`` (:func:`other_modality_share` of the final model) for a finished training run.
 
     Does nothing when the file exists, or when the folder keeps no ``config.json`` or no final
     checkpoint (committed result folders hold no weights). Returns True when it wrote the file.
     """
-    from vireid_core.workflow import prepare_dataset
-
     run = RunDir(run_dir)
-    if (run.path / PROBES).is_file() or not run.config.is_file():
+    if run.probes.is_file() or not run.config.is_file():
         return False
     config = RunConfig.from_json(run.config)
     model = load_final_model(run.path, config)
@@ -118,11 +110,11 @@ def ensure_probes(run_dir: str | Path, *, cache_dir: str | Path = "data_cache", 
         return False
     dataset = prepare_dataset(config, cache_dir, progress=progress)
     probes = other_modality_share(model, dataset, config, progress=progress)
-    atomic_write_text(run.path / PROBES, json.dumps(probes, indent=2) + "\n")
+    atomic_write_text(run.probes, json.dumps(probes, indent=2) + "\n")
     return True
 
 
 def read_probes(run_dir: str | Path) -> dict[str, float]:
     """The probes a run folder holds (``probes.json``), or an empty dict."""
-    path = Path(run_dir) / PROBES
+    path = RunDir(run_dir).probes
     return {k: float(v) for k, v in json.loads(path.read_text()).items()} if path.is_file() else {}

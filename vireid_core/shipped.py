@@ -12,8 +12,9 @@ A fresh clone should not have to train for twenty minutes before a notebook can 
   re-evaluates the weights and compares with these metrics.
 
 :func:`write_shipped` (``make checkpoints`` = ``python -m vireid_core checkpoints``, which first
-trains the preset into the cache or reuses the cached run) writes the folder; :func:`find_shipped`
-finds the folder matching a config.
+trains the preset into the cache or reuses the cached run) writes the folder;
+:meth:`vireid_core.run_dir.ShippedDir.find` finds the folder matching a config (its file names live
+in :class:`~vireid_core.run_dir.ShippedDir`).
 """
 
 from __future__ import annotations
@@ -31,64 +32,18 @@ import torch
 from vireid_core.compute import compute_plan
 from vireid_core.config import RunConfig, stable_digest
 from vireid_core.errors import UserError
-from vireid_core.evaluation import evaluate
-from vireid_core.evaluation.report import mean_metrics
-from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint, load_model_weights, save_checkpoint
-from vireid_core.learning.setup import build_configured_model
-from vireid_core.run_dir import RunDir
-from vireid_core.workflow import prepare_dataset, prepare_model, pretrained_cache_path
+from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint, save_checkpoint
+from vireid_core.run_dir import SHIPPED_ROOT, RunDir, ShippedDir
+from vireid_core.workflow import (
+    DEFAULT_CACHE,
+    evaluate_run,
+    load_model,
+    prepare_dataset,
+    prepare_model,
+    pretrained_cache_path,
+)
 
-SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "models" / "synthvi"
-MANIFEST = "manifest.json"
-START = "start.pt"
 MANIFEST_TRIALS = 10
-
-
-def shipped_dir(preset: str, root: str | Path = SHIPPED_ROOT) -> Path:
-    """``<root>/<preset>``: where the shipped models of ``preset`` live (":" and "/" become "-")."""
-    return Path(root) / preset.replace(":", "-").replace("/", "-")
-
-
-def read_manifest(folder: str | Path) -> dict[str, Any] | None:
-    """The manifest of a shipped folder, or None when the folder has none."""
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
-
-
-def _stored_config(manifest: dict[str, Any]) -> RunConfig | None:
-    """The manifest's config read back through today's :class:`RunConfig` (keys added to the config
-    since it was written take their defaults), or None when it no longer reads."""
-    try:
-        return RunConfig.from_dict(manifest["config"])
-    except (KeyError, ValueError):
-        return None
-
-
-def find_shipped(config: RunConfig, root: str | Path = SHIPPED_ROOT) -> Path | None:
-    """The shipped folder whose models were trained with exactly ``config``, or None (no folder for the
-    preset, or trained with other settings). Config keys added after the models were written count as
-    equal when ``config`` holds their default."""
-    folder = shipped_dir(config.preset, root)
-    manifest = read_manifest(folder)
-    stored = _stored_config(manifest) if manifest else None
-    if stored is None or stored.to_dict() != config.to_dict():
-        return None
-    return folder
-
-
-def shipped_start(config: RunConfig, root: str | Path = SHIPPED_ROOT) -> Path | None:
-    """The shipped ``start.pt`` pretrained with the settings that decide ``config``'s start (model,
-    pretraining, source set, seed: :func:`vireid_core.workflow.pretrained_cache_path`), or None."""
-    folder = shipped_dir(config.preset, root)
-    manifest = read_manifest(folder)
-    stored = _stored_config(manifest) if manifest else None
-    if stored is None or not (folder / START).is_file() or not config.pretrain.enabled:
-        return None
-    if pretrained_cache_path(stored).name != pretrained_cache_path(config).name:
-        return None
-    return folder / START
 
 
 def _compact(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -115,45 +70,37 @@ def evaluate_shipped(config: RunConfig, folder: str | Path, dataset: Any, *, tri
     """Metrics of the shipped models in ``folder`` (start, stage 1, stage 2) on ``dataset``: label →
     search mode → mean metrics (fractions), extracted in float32 (channels first) on the CPU so any
     machine reproduces them."""
-    folder = Path(folder)
-    run = RunDir(folder)
+    shipped = ShippedDir(folder)
     plan = compute_plan("cpu", "fp32", channels_last=False)
-    files = {"start": folder / START, "stage 1": run.stage_last(1), "stage 2": run.stage_last(2)}
-    metrics = {}
-    for label, path in files.items():
-        if not path.is_file():
-            continue
-        model = load_model_weights(build_configured_model(config), load_checkpoint(path)["model"], str(path)).eval()
-        report = evaluate(model, dataset, mode=["all", "indoor"], trials=range(trials), height=config.data.height,
-                          width=config.data.width, device="cpu", progress=progress, plan=plan,
-                          checkpoint_selection=f"shipped {path.name}")
-        metrics[label] = mean_metrics(report)
-    return metrics
+    files = {"start": shipped.start, "stage 1": shipped.stage_last(1), "stage 2": shipped.stage_last(2)}
+    return {label: evaluate_run(load_model(config, path), dataset, config, trials=trials, device="cpu", plan=plan,
+                                selection=f"shipped {path.name}", progress=progress)
+            for label, path in files.items() if path.is_file()}
 
 
-def write_shipped(config: RunConfig, run_dir: str | Path, cache_dir: str | Path = "data_cache",
+def write_shipped(config: RunConfig, run_dir: str | Path, cache_dir: str | Path = DEFAULT_CACHE,
                   root: str | Path = SHIPPED_ROOT, *, progress: bool = True) -> Path:
     """Write the shipped folder of ``config`` from its finished run in ``run_dir`` and its cached start
     (weights, results, a manifest with the metrics the shipped weights give). Returns the folder."""
     source = RunDir(run_dir)
     if not source.results.is_file():
         raise UserError(f"{source.results} is missing: {run_dir} holds no finished run to ship")
-    folder = shipped_dir(config.preset, root)
-    staging = folder.with_name(folder.name + ".writing")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    folder = ShippedDir.of_preset(config.preset, root).path
+    staging = ShippedDir(folder.with_name(folder.name + ".writing"))
+    shutil.rmtree(staging.path, ignore_errors=True)
+    staging.path.mkdir(parents=True)
     start_path = pretrained_cache_path(config, cache_dir)
     if config.pretrain.enabled and not start_path.is_file():
         prepare_model(config, cache_dir, progress=progress, use_shipped=False)
-    weights = {START: start_path} if config.pretrain.enabled else {}
+    weights = {staging.start: start_path} if config.pretrain.enabled else {}
     for stage in (1, 2):
         if source.stage_last(stage).is_file():
-            weights[source.stage_last(stage).name] = source.stage_last(stage)
-    for name, path in weights.items():
+            weights[staging.stage_last(stage)] = source.stage_last(stage)
+    for target, path in weights.items():
         state = load_checkpoint(path)
-        save_checkpoint(staging / name, {"model": _compact(state["model"]), "config": config.to_dict(),
-                                         "selection": state.get("selection", "source-pretrained start")})
-    shutil.copyfile(source.results, staging / source.results.name)
+        save_checkpoint(target, {"model": _compact(state["model"]), "config": config.to_dict(),
+                                 "selection": state.get("selection", "source-pretrained start")})
+    shutil.copyfile(source.results, staging.results)
     dataset = prepare_dataset(config, cache_dir, progress=progress)
     manifest = {
         "preset": config.preset,
@@ -164,26 +111,26 @@ def write_shipped(config: RunConfig, run_dir: str | Path, cache_dir: str | Path 
         "written": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "evaluation": {"protocol": "sysu", "modes": ["all", "indoor"], "trials": MANIFEST_TRIALS,
                        "extraction": "cpu float32, channels first", "weights": "as shipped (float16 conv weights)"},
-        "files": {name: _file_sha256(staging / name) for name in sorted(weights)},
-        "metrics": evaluate_shipped(config, staging, dataset, progress=progress),
+        "files": {target.name: _file_sha256(target) for target in sorted(weights)},
+        "metrics": evaluate_shipped(config, staging.path, dataset, progress=progress),
         "config": config.to_dict(),
     }
-    atomic_write_text(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(staging.manifest, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     if folder.exists():
         shutil.rmtree(folder)
-    staging.rename(folder)
+    staging.path.rename(folder)
     return folder
 
 
 def compare_with_shipped(config: RunConfig, evaluations: dict[str, Any], root: str | Path = SHIPPED_ROOT) -> str:
     """Lines comparing a fresh run's final evaluations with the shipped models' manifest metrics
     (Rank-1 and mAP in %, all and indoor search), or a line saying why there is nothing to compare."""
-    folder = shipped_dir(config.preset, root)
-    manifest = read_manifest(folder)
+    shipped = ShippedDir.of_preset(config.preset, root)
+    manifest = shipped.read_manifest()
     if manifest is None:
-        return f"no shipped models for preset {config.preset!r} to compare with ({folder})"
-    note = "" if find_shipped(config, root) is not None else " (NOTE: shipped with different settings)"
-    lines = [f"compared with the shipped models ({folder}, code {manifest.get('code_version')}){note}:",
+        return f"no shipped models for preset {config.preset!r} to compare with ({shipped.path})"
+    note = "" if ShippedDir.find(config, root) is not None else " (NOTE: shipped with different settings)"
+    lines = [f"compared with the shipped models ({shipped.path}, code {manifest.get('code_version')}){note}:",
              f"{'model':<10}{'mode':<8}{'R1 now':>8}{'shipped':>9}{'mAP now':>9}{'shipped':>9}"]
     for label in ("stage 1", "stage 2"):
         mine = next((v for k, v in evaluations.items() if k.startswith(label)), None)

@@ -1,42 +1,44 @@
-"""The whole job, as the CLI and the notebooks run it: data → (pretraining) → engine → final evaluation.
+"""The pieces of a run: its data, its starting model, a model rebuilt from a checkpoint, its evaluation.
 
-``train_run`` is what ``python -m vireid_core train`` and ``demo`` call. SynthVI sets and
-source-pretrained weights are cached under ``cache_dir`` (keyed by everything that decides them), so
-notebooks and ablation runs share one generation and one pretraining.
+SynthVI sets and source-pretrained starts are cached under ``cache_dir`` (keyed by everything that
+decides them), so notebooks and ablation runs share one generation and one pretraining; a start
+shipped in ``models/synthvi/`` stands in for a missing cached one. :func:`open_checkpoint` is the one
+way a model is rebuilt from a checkpoint file and :func:`evaluate_run` the one way a run evaluates
+one (through :func:`vireid_core.evaluation.evaluate_protocol`). Whole runs are in :mod:`vireid_core.runs`.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from vireid_core.compute import plan_for_config
+from vireid_core.compute import ComputePlan, plan_for_config
 from vireid_core.config import RunConfig, stable_digest
 from vireid_core.data import load_dataset
 from vireid_core.data.dataset import ReIDDataset
+from vireid_core.data.layout import camera_folders, list_images, person_folders
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
+from vireid_core.data.synthvi import SynthVIConfig, write_dataset, write_source_set
+from vireid_core.data.synthvi.manifest import manifest_key, read_manifest
 from vireid_core.errors import UserError
-from vireid_core.evaluation.report import mean_metrics
-from vireid_core.learning import distributed as dist
-from vireid_core.learning.callbacks import Callback, MetricsJsonl
-from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint, load_model_weights, save_checkpoint
-from vireid_core.learning.engine import Engine
+from vireid_core.evaluation import evaluate_protocol, mean_metrics
+from vireid_core.learning.checkpoints import load_checkpoint, load_model_weights, save_checkpoint
 from vireid_core.learning.setup import build_configured_model, resolve_device
-from vireid_core.run_dir import RunDir
+from vireid_core.learning.starts import pretrain_start
+from vireid_core.model import build_model, load_official_checkpoint
+from vireid_core.run_dir import SHIPPED_ROOT, ShippedDir
 
 DEFAULT_CACHE = Path("data_cache")
 
 
-def synthvi_config(config: RunConfig):
+def synthvi_config(config: RunConfig) -> SynthVIConfig:
     """The SynthVI generator config implied by ``config.data`` (size, identity counts, seed)."""
-    from vireid_core.data.synthvi import SynthVIConfig
-
     d = config.data
     return SynthVIConfig(seed=d.synth_seed, n_train_ids=d.synth_train_ids, n_val_ids=d.synth_val_ids,
                          n_test_ids=d.synth_test_ids, n_source_ids=d.synth_source_ids, height=d.height,
@@ -63,9 +65,6 @@ def _synthvi_target(config: RunConfig, cache_dir: str | Path, progress: bool,
     read-only: it is generated into only when it is missing or empty, or to finish a generation vireid
     itself started there with the same settings; a folder holding anything else is read as it is.
     """
-    from vireid_core.data.synthvi import write_dataset
-    from vireid_core.data.synthvi.manifest import manifest_key, read_manifest
-
     synth = synthvi_config(config)
     root = synthvi_root(config, cache_dir)
     if not config.data.root or not root.exists() or (root.is_dir() and not any(root.iterdir())):
@@ -109,8 +108,6 @@ def source_samples(root: str | Path) -> list[Sample]:
 
     Labelled source data for pretraining only; never the target set. Cameras 3 and 6 are infrared.
     """
-    from vireid_core.data.layout import camera_folders, list_images, person_folders
-
     root = Path(root)
     samples = []
     for cam, cam_dir in camera_folders(root).items():
@@ -137,6 +134,18 @@ def pretrained_cache_path(config: RunConfig, cache_dir: str | Path = DEFAULT_CAC
     return Path(cache_dir) / f"pretrained-{key}.pt"
 
 
+def shipped_start(config: RunConfig, root: str | Path = SHIPPED_ROOT) -> Path | None:
+    """The shipped ``start.pt`` pretrained with the settings that decide ``config``'s start (model,
+    pretraining, source set, seed: :func:`pretrained_cache_path`), or None."""
+    folder = ShippedDir.of_preset(config.preset, root)
+    stored = folder.stored_config()
+    if stored is None or not folder.start.is_file() or not config.pretrain.enabled:
+        return None
+    if pretrained_cache_path(stored).name != pretrained_cache_path(config).name:
+        return None
+    return folder.start
+
+
 def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
                   progress: bool = True, use_shipped: bool = True) -> torch.nn.Module:
     """The starting model: built from the config, then (if enabled) pretrained on the SynthVI source set.
@@ -151,10 +160,6 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     model = build_configured_model(config)
     if not config.pretrain.enabled:
         return model
-    from vireid_core.data.synthvi import write_source_set
-    from vireid_core.learning.starts import pretrain_start
-    from vireid_core.shipped import shipped_start
-
     source_cfg = synthvi_config(config)
     cached = pretrained_cache_path(config, cache_dir)
     if not cached.is_file() and use_shipped:
@@ -172,143 +177,109 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     return model
 
 
-@dataclass
-class RunResult:
-    """What a training run produced: per-epoch history and the final evaluation tables.
 
-    ``evaluations`` maps a label such as ``"stage 2 (last epoch)"`` to ``{"all": metrics, "indoor":
-    metrics}`` (fractions; SYSU-style protocols) or ``{"v2t": …, "t2v": …}`` (RegDB).
+def synthvi_regdb(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *, n_ids: int = 60, trial: int = 1,
+                  progress: bool = False) -> ReIDDataset:
+    """A SynthVI set in the RegDB layout (``n_ids`` persons, 10 visible + 10 thermal images each), drawn
+    with the SynthVI settings of ``config``, written once into ``cache_dir`` and loaded for ``trial``.
+
+    Returns a :class:`ReIDDataset` with protocol "regdb" (evaluated in both directions).
+    """
+    if n_ids < 4:
+        raise ValueError(f"n_ids must be at least 4 (RegDB splits persons into train and test), got {n_ids}")
+    synth = synthvi_config(config).with_(regdb_n_ids=int(n_ids))
+    root = write_dataset(Path(cache_dir) / f"synthvi-regdb-{stable_digest(synth.to_dict())}", "regdb", synth,
+                         progress=progress)
+    return load_dataset("regdb", root, trial=trial)
+
+
+# ---------------------------------------------------------------------- a model from a checkpoint file
+OFFICIAL_IMAGE_SIZE = (288, 144)  # height, width the official BMIL code trains and tests at
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model rebuilt from a checkpoint file.
+
+    Attributes:
+        model: the network with the file's weights, eval mode, on the CPU.
+        height, width: the image size (pixels) it was trained for, which its evaluation uses.
+        label: which model the file holds (:func:`describe_checkpoint`), for report labels.
+        config: the config it was built from (None for official BMIL weights).
     """
 
-    out_dir: Path | None
-    history: list[dict[str, Any]]
-    evaluations: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able view."""
-        return {"out_dir": str(self.out_dir) if self.out_dir else None, "history": self.history,
-                "evaluations": self.evaluations}
+    model: torch.nn.Module
+    height: int
+    width: int
+    label: str
+    config: RunConfig | None
 
 
-def evaluate_modes(model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *, trials: int = 10,
-                   selection: str = "last epoch", progress: bool = True) -> dict[str, dict[str, float]]:
-    """Evaluate ``model`` in every setting of the dataset's protocol (SYSU: all and indoor search;
-    RegDB and LLCM: both directions); returns setting key → mean metrics (fractions)."""
-    from vireid_core.evaluation import evaluate
+def describe_checkpoint(path: str | Path, state: dict[str, Any]) -> str:
+    """Which model a checkpoint holds, for report labels, e.g. ``"last epoch (last.pt, stage 2, epoch 5)"``."""
+    name = Path(path).name
+    stage = state.get("stage")
+    if "next_epoch" in state:  # last.pt: the model after the last finished epoch
+        done = int(state["next_epoch"])
+        if done:
+            return f"last epoch ({name}, stage {stage}, epoch {done - 1})"
+        if stage and int(stage) > 1:
+            return f"last epoch ({name}, end of stage {int(stage) - 1})"
+        return f"starting weights, never trained ({name})"
+    if state.get("selection"):
+        return f"{state['selection']} ({name}, stage {stage}, epoch {state.get('epoch')})"
+    if "model" in state:
+        return f"weights of {name}"
+    return f"official BMIL weights ({name})"
 
-    device = resolve_device(config.device)
+
+def open_checkpoint(checkpoint: str | Path, config: RunConfig | None = None) -> LoadedModel:
+    """Rebuild the model a checkpoint holds: the one model-from-checkpoint loader.
+
+    The network is ``config``'s (without loading ImageNet weights first) or, when ``config`` is None,
+    the one the checkpoint's stored config describes; a file without one is read as official BMIL
+    weights (``state_dict`` with ``module.``-prefixed AGW keys, 288×144 images). The weights are a vireid
+    checkpoint's ``model`` entry or a bare state dict. Returns a :class:`LoadedModel`. Raises
+    ``FileNotFoundError`` / :class:`UserError` naming the file when it is missing, unreadable, or does
+    not fit the network.
+    """
+    state = load_checkpoint(checkpoint)
+    label = describe_checkpoint(checkpoint, state)
+    weights = state["model"] if isinstance(state.get("model"), dict) else state
+    if config is None and weights is not state and isinstance(state.get("config"), dict):
+        try:
+            config = RunConfig.from_dict(state["config"])
+        except ValueError as err:
+            raise UserError(f"checkpoint {checkpoint}: its stored config is not valid ({err})") from err
+    if config is None:
+        model = build_model("agw_resnet50")
+        load_official_checkpoint(model, checkpoint)
+        return LoadedModel(model.eval(), *OFFICIAL_IMAGE_SIZE, label, None)
+    bare = dataclasses.replace(config, model=dataclasses.replace(config.model, pretrained=None))
+    m = bare.model
+    source = f"checkpoint {checkpoint} ({m.arch}, width {m.width_multiplier}, preset {bare.preset!r})"
+    model = load_model_weights(build_configured_model(bare), weights, source)
+    return LoadedModel(model.eval(), bare.data.height, bare.data.width, label, config)
+
+
+def load_model(config: RunConfig | None, checkpoint: str | Path) -> torch.nn.Module:
+    """The model of ``config`` with the weights of ``checkpoint`` (eval mode, CPU): :func:`open_checkpoint`'s model."""
+    return open_checkpoint(checkpoint, config).model
+
+
+# ---------------------------------------------------------------------- evaluation
+def evaluate_run(model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *, trials: int = 10,
+                 selection: str = "last epoch", progress: bool = True, settings: str | Sequence[str] | None = None,
+                 device: str | torch.device | None = None, plan: ComputePlan | None = None
+                 ) -> dict[str, dict[str, float]]:
+    """Evaluate ``model`` as a run of ``config`` reports it: the dataset's protocol in ``settings`` (None =
+    every reported setting: SYSU all and indoor search, RegDB and LLCM both directions), ``trials``
+    gallery trials, at the config's image size, device and compute plan unless ``device``/``plan`` are
+    given. Returns setting key → mean metrics (fractions)."""
+    device = resolve_device(config.device) if device is None else torch.device(device)
     model.to(device).eval()
-    kwargs: dict[str, Any] = {"mode": ["all", "indoor"]} if dataset.protocol == "sysu" else {}
-    report = evaluate(model, dataset, trials=range(trials), height=config.data.height, width=config.data.width,
-                      device=device, progress=progress, checkpoint_selection=selection,
-                      plan=plan_for_config(config, device), **kwargs)
+    report = evaluate_protocol(model, dataset, settings, trials=range(trials), height=config.data.height,
+                               width=config.data.width, device=device, progress=progress,
+                               checkpoint_selection=selection,
+                               plan=plan_for_config(config, device) if plan is None else plan)
     return mean_metrics(report)
-
-
-def train_run(config: RunConfig, out_dir: str | Path | None, *, resume: bool = False,
-              callbacks: Sequence[Callback] = (), cache_dir: str | Path = DEFAULT_CACHE,
-              progress: bool = True, final_trials: int = 10) -> RunResult:
-    """Run the whole job and evaluate after each stage.
-
-    Writes ``config.json``, ``metrics.jsonl``, checkpoints and ``results.json`` into ``out_dir`` (when
-    given), holding its lock meanwhile (a second writer is refused). With ``resume`` it continues from
-    ``out_dir/last.pt``; the config must equal the one the run was trained with. Returns the
-    :class:`RunResult`.
-    """
-    callbacks = list(callbacks)
-
-    def notify(text: str) -> None:
-        if dist.is_main():
-            for callback in callbacks:
-                callback.on_message(text)
-
-    if out_dir is None:
-        return _train_and_evaluate(config, None, resume, callbacks, notify, cache_dir, progress, final_trials)
-    run = RunDir(out_dir)
-    run.check_writable()
-    with run.owned(notify, lock=dist.is_main()):
-        run.check_start(config, resume)
-        if dist.is_main():
-            run.write_config(config)
-        callbacks.append(MetricsJsonl(run.metrics))
-        return _train_and_evaluate(config, run, resume, callbacks, notify, cache_dir, progress, final_trials)
-
-
-def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, callbacks: list[Callback],
-                        notify: Callable[[str], None], cache_dir: str | Path, progress: bool,
-                        final_trials: int) -> RunResult:
-    """Data, starting model, engine, then the final evaluations (labelled by the checkpoint used)."""
-    dataset = prepare_dataset(config, cache_dir, progress=progress, notify=notify)
-    model = prepare_model(config, cache_dir, progress=progress, use_shipped=False)
-    engine = Engine(config, dataset, out_dir=run.path if run else None, callbacks=callbacks, model=model,
-                    progress=progress)
-    if resume:
-        engine.resume()
-    engine.run()
-    result = RunResult(out_dir=run.path if run else None, history=engine.history)
-    s = config.schedule
-    selections: dict[str, str] = {}
-
-    def evaluate_as(label: str, selection: str) -> None:
-        selections[label] = selection
-        result.evaluations[label] = evaluate_modes(engine.model, dataset, config, trials=final_trials,
-                                                   selection=selection, progress=progress)
-
-    if not s.epochs_stage1 and not s.epochs_stage2:
-        evaluate_as("starting model (0 epochs)", "starting weights, never trained (0 epochs in both stages)")
-    else:
-        final_state = {k: v.detach().clone() for k, v in engine.model.state_dict().items()}
-        if s.epochs_stage1 and s.epochs_stage2:
-            stage1_state = engine.stage_states.get(1)
-            if stage1_state is None and run is not None and run.stage_last(1).is_file():
-                stage1_state = load_checkpoint(run.stage_last(1))["model"]
-            if stage1_state is not None:
-                engine.model.load_state_dict(stage1_state)
-                evaluate_as("stage 1", "last epoch of stage 1")
-        engine.model.load_state_dict(final_state)
-        final_stage = 2 if s.epochs_stage2 else 1
-        evaluate_as(f"stage {final_stage}", _final_selection(engine.model, config, run, final_stage, notify))
-    result.evaluations["selection"] = {"checkpoint": next(reversed(selections.values())),  # type: ignore[assignment]
-                                       **selections}
-    if run is not None and dist.is_main():
-        atomic_write_text(run.results, json.dumps(result.to_dict(), indent=2) + "\n")
-    return result
-
-
-def _final_selection(model: torch.nn.Module, config: RunConfig, run: RunDir | None, stage: int,
-                     notify: Callable[[str], None]) -> str:
-    """Load the checkpoint ``schedule.checkpoint_selection`` asks for into ``model``; returns its label.
-
-    ``best`` without a ``best_stage{n}.pt`` (nothing was evaluated during training) keeps the last
-    epoch and says so in the label and in a message, instead of calling it the best.
-    """
-    if config.schedule.checkpoint_selection != "best":
-        return "last epoch"
-    best = run.best(stage) if run is not None else None
-    if best is not None and best.is_file():
-        state = load_checkpoint(best)
-        load_model_weights(model, state["model"], f"checkpoint {best}")
-        return f"best on test Rank-1 (stage {stage}, epoch {state.get('epoch')}, {best.name})"
-    reason = ("no run folder to keep it in" if best is None else
-              f"no {best.name}: nothing was evaluated during stage {stage} (schedule.eval_every=0)")
-    notify(f"checkpoint_selection=best, but {reason}; the final numbers are those of the last epoch")
-    return f"last epoch (checkpoint_selection=best, but {reason})"
-
-
-def results_table(evaluations: dict[str, Any]) -> str:
-    """A plain-text table of Rank-1 / Rank-10 / mAP / mINP (percent) per stage and mode, followed by
-    the checkpoint each row's numbers come from."""
-    lines = [f"{'model':<22}{'mode':<12}{'Rank-1':>8}{'Rank-10':>9}{'mAP':>8}{'mINP':>8}"]
-    for label, modes in evaluations.items():
-        if label == "selection":
-            continue
-        for mode, m in modes.items():
-            lines.append(f"{label:<22}{mode:<12}{100 * m['rank1']:>8.2f}{100 * m.get('rank10', 0.0):>9.2f}"
-                         f"{100 * m['mAP']:>8.2f}{100 * m['mINP']:>8.2f}")
-    selection = dict(evaluations.get("selection", {}))
-    per_label = {k: v for k, v in selection.items() if k != "checkpoint"}
-    if per_label:
-        lines += [f"({label}: {text})" for label, text in per_label.items()]
-    elif selection.get("checkpoint"):
-        lines.append(f"(checkpoint chosen by: {selection['checkpoint']})")
-    return "\n".join(lines)

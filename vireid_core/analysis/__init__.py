@@ -1,5 +1,10 @@
-"""Analysis helpers the teaching notebooks call (no logic lives in the notebooks): cached trained
-runs, feature subsets and embeddings, and views into the distance rectification."""
+"""Analysis helpers the teaching notebooks call (no logic lives in the notebooks): feature subsets and
+embeddings, views into the distance rectification, and the numbers they write.
+
+The trained runs the notebooks share come from :mod:`vireid_core.runs` (``cached_run``,
+``run_ablation``) and :mod:`vireid_core.workflow` (``load_model``, ``synthvi_regdb``); they are
+offered here too so a notebook imports one module.
+"""
 
 from vireid_core.analysis.features import (
     clustering_features,
@@ -14,6 +19,7 @@ from vireid_core.analysis.features import (
     with_training_subset,
 )
 from vireid_core.analysis.notebook_parameters import infrared_query, neighbour_settings, whole_number
+from vireid_core.analysis.numbers import write_numbers
 from vireid_core.analysis.rectification import (
     PAIR_KINDS,
     ClusterExplorer,
@@ -26,25 +32,15 @@ from vireid_core.analysis.rectification import (
     separation_summary,
     unit_rows,
 )
-from vireid_core.analysis.runs import (
-    CachedRun,
-    cached_ablation,
-    cached_run,
-    config_digest,
-    load_model,
-    run_dir_for,
-    synthvi_regdb,
-    write_numbers,
-)
+from vireid_core.runs import CachedRun, cached_run, run_ablation, run_dir_for
+from vireid_core.workflow import load_model, synthvi_regdb
 
 __all__ = [
     "PAIR_KINDS",
     "CachedRun",
     "ClusterExplorer",
-    "cached_ablation",
     "cached_run",
     "clustering_features",
-    "config_digest",
     "distance_table",
     "encoding_vectors",
     "eps_from_neighbour_distance",
@@ -58,6 +54,7 @@ __all__ = [
     "pca_2d",
     "prototype_pair_similarity",
     "query_neighbours",
+    "run_ablation",
     "run_dir_for",
     "sample_pairs",
     "separation_summary",

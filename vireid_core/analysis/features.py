@@ -13,6 +13,8 @@ import torch
 from vireid_core.analysis.notebook_parameters import whole_number
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.records import Sample
+from vireid_core.data.tensor_transforms import cluster_pipeline
+from vireid_core.evaluation import extract_features
 
 
 def identity_subset(samples: Sequence[Sample], n_ids: int, seed: int = 0, *,
@@ -53,9 +55,6 @@ def clustering_features(model: torch.nn.Module, samples: Sequence[Sample], heigh
                         progress: bool = False) -> np.ndarray:
     """What the engine clusters (method-spec §3.2): flip-averaged eval-mode features of ``samples``,
     not re-normalised; float32 [N, D]."""
-    from vireid_core.data.tensor_transforms import cluster_pipeline
-    from vireid_core.evaluation import extract_features
-
     model.eval()
     return extract_features(model, list(samples), cluster_pipeline(height, width), renormalise=False,
                             progress=progress)

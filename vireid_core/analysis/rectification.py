@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from vireid_core.association import NeighbourGraph, cluster_dbscan, clustering_report
+from vireid_core.association import NeighbourGraph, cluster_dbscan, clustering_report, jaccard_from_graph
 from vireid_core.association.jaccard import encode, expansion_average, expansion_pattern
 
 PAIR_KINDS = ("same id, same modality", "same id, cross modality",
@@ -220,8 +220,6 @@ class ClusterExplorer:
             raise ValueError(f"kind must be 'plain' or 'modality-aware', got {kind!r}")
         key = (kind, int(k1), int(k2))
         if key not in self._jaccard:
-            from vireid_core.association import jaccard_from_graph
-
             self._jaccard[key] = jaccard_from_graph(self._graphs[kind], int(k1), int(k2))
         return self._jaccard[key]
 

@@ -1,0 +1,37 @@
+"""The numbers a notebook reports, written as JSON: what the notebook tests assert on."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vireid_core.learning.checkpoints import atomic_write_text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_numbers(path: str | Path, numbers: dict[str, Any]) -> Path:
+    """Write the numbers a notebook reports as indented JSON (numpy scalars converted, NaN → null).
+
+    Returns the path. These files are what the notebook tests assert on.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(_plain(numbers), indent=2, sort_keys=True) + "\n")
+    return path
