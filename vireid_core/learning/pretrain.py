@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
+from tqdm.auto import tqdm
 
 from vireid_core.compute import ComputePlan, compute_plan
 from vireid_core.data.images import ImageListDataset
@@ -160,7 +161,6 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
         model.train()
         steps = loader
         if progress:
-            from tqdm.auto import tqdm
             steps = tqdm(loader, total=iterations, desc="source pretraining", leave=False)
         for views, targets, _ in steps:
             images = plan.images(views[:, 0])

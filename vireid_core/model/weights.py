@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
+from torchvision.models import ResNet18_Weights, ResNet50_Weights
 
 from vireid_core.errors import PathMissingError, UserError
 from vireid_core.learning.checkpoints import read_torch_file
@@ -112,8 +113,6 @@ def _map_effnet(state: Mapping[str, object]) -> tuple[StateDict, list[str]]:
 
 
 def _download_torchvision_resnet(model: TwoStreamReID) -> Mapping[str, object]:
-    from torchvision.models import ResNet18_Weights, ResNet50_Weights
-
     if model.arch == "agw_resnet50":
         weights = ResNet50_Weights.IMAGENET1K_V1
     else:
