@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from vireid_core.config import ModelConfig, OptimConfig
+from vireid_core.config import ModelConfig, OptimConfig, get_preset
 from vireid_core.errors import UserError
 from vireid_core.evaluation import protocol_settings
 from vireid_core.learning import global_memories
@@ -153,3 +153,15 @@ def test_run_folders_name_their_files_in_one_place(tmp_path) -> None:
     folder.run("M1", 2).results.write_text("{}")
     assert folder.has_row("M1") and not folder.has_row("M2")
     assert folder.finished_seeds("M1") == {2} and folder.summary.name == "ablation.json"
+
+
+def test_a_registered_architecture_is_accepted_by_config_validation() -> None:
+    """Registering an architecture is all it takes for ``--set model.arch=<name>`` to validate."""
+
+    @register_model("layering_test_arch")
+    def _builder(**options):  # pragma: no cover - never built here
+        return build_model("resnet18_small", width=0.25)
+
+    assert get_preset("synthvi-smoke", {"model.arch": "layering_test_arch"}).model.arch == "layering_test_arch"
+    with pytest.raises(UserError, match="model.arch"):
+        get_preset("synthvi-smoke", {"model.arch": "not_registered"})

@@ -82,6 +82,19 @@ _CHOICES = {
 }
 
 
+def allow_choice(key: str, value: str) -> None:
+    """Accept ``value`` for the choice-valued config ``key`` from now on.
+
+    The model registry calls this when an architecture is registered, so ``--set model.arch=<name>``
+    accepts every registered architecture (the built-in names are listed above, so validation does not
+    depend on whether :mod:`vireid_core.model` has been imported yet).
+    """
+    if key not in _CHOICES:
+        raise ValueError(f"{key!r} is not a choice-valued config key")
+    if value not in _CHOICES[key]:
+        _CHOICES[key] = (*_CHOICES[key], value)
+
+
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from vireid_core.config import ModelConfig
+from vireid_core.config_checks import allow_choice
 from vireid_core.errors import UserError
 from vireid_core.model.agw import TwoStreamReID
 from vireid_core.model.weights import load_pretrained_weights
@@ -57,6 +58,7 @@ def register_model(name: str, *, config_options: ConfigOptions = resnet_options)
         if name in _ARCHITECTURES:
             raise ValueError(f"architecture {name!r} is already registered")
         _ARCHITECTURES[name] = Architecture(name, builder, config_options)
+        allow_choice("model.arch", name)  # so --set model.arch=<name> validates
         return builder
 
     return register
