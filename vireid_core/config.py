@@ -282,25 +282,57 @@ def preset_names() -> list[str]:
     return sorted(_PRESETS)
 
 
+# The paper-reproduction setting (suffix ":paper"): how the official code (Terminator8758/BMIL,
+# train_sysu.py / train_regdb.py) was run, beyond the hyperparameters the base presets already hold. It
+# evaluates every eval_every epochs, keeps each stage's best test Rank-1 model, starts stage 2 from stage 1's
+# best and reports the best; it trains and extracts features in float32 (no AMP).
+PAPER_SETTINGS: dict[str, Any] = {
+    "schedule.stage2_init": "best",
+    "schedule.checkpoint_selection": "best",
+    "amp": False,
+    "precision": "fp32",
+}
+
+
 def get_preset(name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
     """A fresh, validated config for preset ``name`` with dotted-key ``overrides`` applied.
 
-    ``name`` may carry an ablation suffix, e.g. ``"synthvi-cpu:M3"`` (see :data:`ABLATIONS`).
+    ``name`` is a base preset, optionally followed by ``:paper`` (:data:`PAPER_SETTINGS`) and/or an
+    ablation suffix (:data:`ABLATIONS`), e.g. ``"synthvi-cpu:M3"``, ``"sysu:paper"``, ``"sysu:paper:M3"``.
+    Both suffix orders are accepted; the config's ``preset`` is the name in the order
+    ``<base>:paper:<ablation>``, the order ``ablation --preset sysu:paper`` produces.
+
+    Raises:
+        UserError: an unknown base preset or suffix, a repeated suffix, or a ``:paper`` config that never
+            evaluates during training (``schedule.eval_every=0`` leaves no best checkpoint to select).
     """
-    base, _, ablation = name.partition(":")
+    base, *suffixes = name.split(":")
     if base not in _PRESETS:
         raise UserError(f"unknown preset {base!r}; choose one of {', '.join(preset_names())}")
+    paper = "paper" in suffixes
+    ablations = [suffix for suffix in suffixes if suffix != "paper"]
+    if suffixes.count("paper") > 1 or len(ablations) > 1:
+        raise UserError(f"preset {name!r}: give at most one ':paper' and one ablation suffix, "
+                        "e.g. 'sysu:paper:M3'")
+    ablation = ablations[0] if ablations else ""
+    if ablations and ablation not in ABLATIONS:
+        raise UserError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)} (or 'paper')")
     config = _PRESETS[base]()
+    for key, value in (PAPER_SETTINGS if paper else {}).items():
+        set_value(config, key, value)
     if ablation:
-        if ablation not in ABLATIONS:
-            raise UserError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)}")
         for key, value in ABLATIONS[ablation].items():
             set_value(config, key, value)
         if ablation == "M1":
             config.schedule.epochs_stage1 += _PRESETS[base]().schedule.epochs_stage2
-        config.preset = name
+    if suffixes:
+        config.preset = ":".join([base] + (["paper"] if paper else []) + ablations)
     for key, value in (overrides or {}).items():
         set_value(config, key, value)
+    if paper and config.schedule.eval_every < 1:
+        raise UserError(f"preset {config.preset!r} reports the best test Rank-1 checkpoint of each stage, which "
+                        "needs evaluation during training, but schedule.eval_every is 0; set "
+                        "schedule.eval_every (e.g. 2, as the official code) or use the preset without ':paper'")
     return validate(config)
 
 
