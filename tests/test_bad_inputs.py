@@ -482,6 +482,10 @@ def test_data_root_is_never_modified_and_labels_tell_the_truth(tmp_path, monkeyp
     assert label.startswith("last epoch (checkpoint_selection=best, but no best_stage2.pt")
     assert results["evaluations"]["selection"]["stage 1"] == "last epoch of stage 1"
     assert "best on test" not in json.dumps(results["evaluations"]["selection"])
+    notes = results["notes"]  # each fallback is also written down in the results
+    assert any("the stage 1 numbers are those of its last epoch" in note for note in notes)
+    assert any("the final numbers are those of the last epoch" in note for note in notes)
+    assert any(note.startswith("stage 2 started from the last stage-1 epoch") for note in notes)
     assert not (run / "run.lock").exists()
 
 

@@ -52,8 +52,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="two-stage BMIL training",
                        description="Train BMIL (stage 1 intra-modality, stage 2 cross-modality).")
     p.add_argument("--preset", required=True,
-                   help=f"one of {', '.join(preset_names())}, optionally with an ablation suffix "
-                        f"(:{'/:'.join(ABLATIONS)}), e.g. synthvi-cpu:M3")
+                   help=f"one of {', '.join(preset_names())}, optionally with ':paper' (the official code's "
+                        "run settings: best test Rank-1 checkpoints, fp32) and/or an ablation suffix "
+                        f"(:{'/:'.join(ABLATIONS)}), e.g. synthvi-cpu:M3, sysu:paper, sysu:paper:M3")
     p.add_argument("--data-root", default="", help="dataset folder (SynthVI: generated here if empty)")
     p.add_argument("--out", required=True, help="run folder: config.json, metrics.jsonl, checkpoints")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from vireid_core import runs, viz
 from vireid_core.ablation import LADDER, check_names, ladder_table
+from vireid_core.compute import plan_for_config
 from vireid_core.config import RunConfig, get_preset
 from vireid_core.data import load_dataset
 from vireid_core.data.synthvi import SynthVIConfig, contact_sheet, write_dataset, write_source_set
@@ -126,10 +129,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     loaded = open_checkpoint(args.checkpoint)
     selection = args.selection or loaded.label
     dataset = load_dataset(name, args.data_root, **({"trial": args.trial} if name == "regdb" else {}))
+    # the checkpoint's own compute plan (e.g. a ':paper' run's fp32); official weights: the CPU's "auto" plan
+    plan = plan_for_config(loaded.config, torch.device("cpu")) if loaded.config is not None else None
     # --mode names one setting (a SYSU search mode or a RegDB/LLCM direction); none = every reported one
     report = evaluate_protocol(loaded.model, dataset, args.mode, shots=args.shots, trials=range(args.trials),
                                height=loaded.height, width=loaded.width, checkpoint_selection=selection,
-                               progress=not args.no_progress)
+                               progress=not args.no_progress, device="cpu", plan=plan)
     print(report.table())
     write_json({"checkpoint": str(args.checkpoint), "selection": selection, "reports": report.to_dict()}, out)
     print(f"report written to {out}")

@@ -38,25 +38,33 @@ from vireid_core.workflow import DEFAULT_CACHE, evaluate_run, load_model, prepar
 class RunResult:
     """What a training run produced: per-epoch history and the final evaluation tables.
 
-    ``evaluations`` maps a label such as ``"stage 2 (last epoch)"`` to ``{"all": metrics, "indoor":
-    metrics}`` (fractions; SYSU-style protocols) or ``{"v2t": …, "t2v": …}`` (RegDB).
+    ``evaluations`` maps a label such as ``"stage 2"`` to ``{"all": metrics, "indoor": metrics}``
+    (fractions; SYSU-style protocols) or ``{"v2t": …, "t2v": …}`` (RegDB), and ``"selection"`` to the
+    checkpoint each label's numbers come from. ``notes`` say where a run could not do what its config
+    asked (e.g. ``best`` selection without a best checkpoint); ``results.json`` holds them only when
+    there are some.
     """
 
     out_dir: Path | None
     history: list[dict[str, Any]]
     evaluations: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view."""
-        return {"out_dir": str(self.out_dir) if self.out_dir else None, "history": self.history,
+        data = {"out_dir": str(self.out_dir) if self.out_dir else None, "history": self.history,
                 "evaluations": self.evaluations}
+        return {**data, "notes": self.notes} if self.notes else data
 
 
 
 def train_run(config: RunConfig, out_dir: str | Path | None, *, resume: bool = False,
               callbacks: Sequence[Callback] = (), cache_dir: str | Path = DEFAULT_CACHE,
               progress: bool = True, final_trials: int = 10) -> RunResult:
-    """Run the whole job and evaluate after each stage.
+    """Run the whole job and evaluate after each stage, each with the checkpoint
+    ``schedule.checkpoint_selection`` asks for (the stage's last epoch, or its best test Rank-1 model as
+    the official code reports; a missing best checkpoint is evaluated as the last epoch, labelled so and
+    named in :attr:`RunResult.notes`).
 
     Writes ``config.json``, ``metrics.jsonl``, checkpoints and ``results.json`` into ``out_dir`` (when
     given), holding its lock meanwhile (a second writer is refused). With ``resume`` it continues from
@@ -97,6 +105,14 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
     s = config.schedule
     selections: dict[str, str] = {}
 
+    def note(text: str) -> None:
+        result.notes.append(text)
+        notify(text)
+
+    if s.stage2_init == "best" and s.epochs_stage2 and (run is None or not run.best(1).is_file()):
+        # the engine has said so when stage 2 started; the results keep it too
+        result.notes.append(f"stage 2 started from the last stage-1 epoch: stage2_init=best, but {_no_best(run, 1)}")
+
     def evaluate_as(label: str, selection: str) -> None:
         selections[label] = selection
         result.evaluations[label] = evaluate_run(engine.model, dataset, config, trials=final_trials,
@@ -107,15 +123,22 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
     else:
         final_state = {k: v.detach().clone() for k, v in engine.model.state_dict().items()}
         if s.epochs_stage1 and s.epochs_stage2:
-            stage1_state = engine.stage_states.get(1)
-            if stage1_state is None and run is not None and run.stage_last(1).is_file():
-                stage1_state = load_checkpoint(run.stage_last(1))["model"]
-            if stage1_state is not None:
-                engine.model.load_state_dict(stage1_state)
-                evaluate_as("stage 1", "last epoch of stage 1")
+            label = _load_best(engine.model, run, 1) if s.checkpoint_selection == "best" else None
+            if label is None:
+                stage1_state = engine.stage_states.get(1)
+                if stage1_state is None and run is not None and run.stage_last(1).is_file():
+                    stage1_state = load_checkpoint(run.stage_last(1))["model"]
+                if stage1_state is not None:
+                    engine.model.load_state_dict(stage1_state)
+                    label = "last epoch of stage 1"
+                    if s.checkpoint_selection == "best":
+                        note(f"checkpoint_selection=best, but {_no_best(run, 1)}; the stage 1 numbers are "
+                             "those of its last epoch")
+            if label is not None:
+                evaluate_as("stage 1", label)
         engine.model.load_state_dict(final_state)
         final_stage = 2 if s.epochs_stage2 else 1
-        evaluate_as(f"stage {final_stage}", _final_selection(engine.model, config, run, final_stage, notify))
+        evaluate_as(f"stage {final_stage}", _final_selection(engine.model, config, run, final_stage, note))
     result.evaluations["selection"] = {"checkpoint": next(reversed(selections.values())),  # type: ignore[assignment]
                                        **selections}
     if run is not None and dist.is_main():
@@ -124,23 +147,38 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
 
 
 def _final_selection(model: torch.nn.Module, config: RunConfig, run: RunDir | None, stage: int,
-                     notify: Callable[[str], None]) -> str:
+                     note: Callable[[str], None]) -> str:
     """Load the checkpoint ``schedule.checkpoint_selection`` asks for into ``model``; returns its label.
 
     ``best`` without a ``best_stage{n}.pt`` (nothing was evaluated during training) keeps the last
-    epoch and says so in the label and in a message, instead of calling it the best.
+    epoch and says so in the label and in a ``note``, instead of calling it the best.
     """
     if config.schedule.checkpoint_selection != "best":
         return "last epoch"
-    best = run.best(stage) if run is not None else None
-    if best is not None and best.is_file():
-        state = load_checkpoint(best)
-        load_model_weights(model, state["model"], f"checkpoint {best}")
-        return f"best on test Rank-1 (stage {stage}, epoch {state.get('epoch')}, {best.name})"
-    reason = ("no run folder to keep it in" if best is None else
-              f"no {best.name}: nothing was evaluated during stage {stage} (schedule.eval_every=0)")
-    notify(f"checkpoint_selection=best, but {reason}; the final numbers are those of the last epoch")
+    label = _load_best(model, run, stage)
+    if label is not None:
+        return label
+    reason = _no_best(run, stage)
+    note(f"checkpoint_selection=best, but {reason}; the final numbers are those of the last epoch")
     return f"last epoch (checkpoint_selection=best, but {reason})"
+
+
+def _load_best(model: torch.nn.Module, run: RunDir | None, stage: int) -> str | None:
+    """Load ``best_stage{stage}.pt`` into ``model`` and return its label; None (model untouched) when
+    the run keeps no such file."""
+    best = run.best(stage) if run is not None else None
+    if best is None or not best.is_file():
+        return None
+    state = load_checkpoint(best)
+    load_model_weights(model, state["model"], f"checkpoint {best}")
+    return f"best on test Rank-1 (stage {stage}, epoch {state.get('epoch')}, {best.name})"
+
+
+def _no_best(run: RunDir | None, stage: int) -> str:
+    """Why a run has no best checkpoint of ``stage`` (for labels and notes)."""
+    if run is None:
+        return "no run folder to keep it in"
+    return f"no {run.best(stage).name}: nothing was evaluated during stage {stage} (schedule.eval_every=0)"
 
 
 def results_table(evaluations: dict[str, Any]) -> str:
@@ -271,7 +309,8 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = DEFAULT_CACHE,
                            final_trials=final_trials)
     else:
         saved = json.loads(run.results.read_text())
-        result = RunResult(out_dir=run.path, history=saved["history"], evaluations=saved["evaluations"])
+        result = RunResult(out_dir=run.path, history=saved["history"], evaluations=saved["evaluations"],
+                           notes=list(saved.get("notes", [])))
     dataset = prepare_dataset(config, cache_dir, progress=progress)
     final_stage = 2 if config.schedule.epochs_stage2 else 1
     model = load_model(config, run.stage_last(final_stage))
