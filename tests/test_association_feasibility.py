@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from vireid_core.analysis.notebook_parameters import neighbour_settings
 from vireid_core.association import (
     GLOBAL_ASSOCIATIONS,
     feasible_k,
@@ -70,6 +71,17 @@ def test_feasible_k_lowers_to_what_the_samples_allow() -> None:
     assert feasible_k(30, 6, [50, 40], per_modality=True) == (30, 6)
     assert feasible_k(30, 6, [50, 5], per_modality=True) == (10, 5)  # twice the smaller modality
     assert feasible_k(30, 6, [50, 0], per_modality=True) is None
+
+
+def test_the_notebook_settings_use_the_same_rule() -> None:
+    defaults = get_preset("synthvi-cpu").cluster  # global k1/k2 = 16/4
+    modality = np.array([0] * 5 + [1] * 9)
+    assert neighbour_settings(modality, 0, 0, 0.0, defaults) == (10, 4, defaults.eps_global)
+    assert neighbour_settings(modality, 8, 6, 0.4, defaults) == (*feasible_k(8, 6, [5, 9], per_modality=True), 0.4)
+    with pytest.raises(UserError, match="parameter k1=1"):
+        neighbour_settings(modality, 1, 0, 0.0, defaults)
+    with pytest.raises(UserError, match="both modalities"):
+        neighbour_settings(np.zeros(6, dtype=int), 0, 0, 0.0, defaults)
 
 
 def test_the_distances_refuse_k1_below_two() -> None:

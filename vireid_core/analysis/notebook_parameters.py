@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from vireid_core.association.feasibility import check_k1, feasible_k
 from vireid_core.errors import UserError
 
 
@@ -24,16 +25,35 @@ def whole_number(name: str, value: Any, minimum: int = 0) -> int:
 
 
 def neighbour_settings(modality: Any, k1: Any, k2: Any, eps: Any, defaults: Any) -> tuple[int, int, float]:
-    """The ``(k1, k2, eps)`` a notebook analyses: 0 means the preset's global value (``defaults`` is a
-    ``ClusterConfig``); k1 is capped at twice the smaller modality's size and k2 at k1 // 2."""
+    """The ``(k1, k2, eps)`` a notebook analyses with the modality-aware Jaccard.
+
+    Args:
+        modality: modality value (0 visible, 1 infrared) of every analysed sample.
+        k1, k2, eps: the notebook's parameters; 0 means the preset's global value.
+        defaults: the preset's ``ClusterConfig`` (``global_k1``, ``global_k2``, ``eps_global``).
+
+    Returns:
+        ``(k1, k2, eps)`` with k1 and k2 lowered to what the subset allows, as every training epoch
+        lowers them (:func:`vireid_core.association.feasibility.feasible_k`: k1 at most twice the
+        smaller modality's size, k2 at most k1 // 2).
+
+    Raises:
+        UserError: naming the parameter when it is not a usable value, or when the subset lacks one of
+            the two modalities.
+    """
     mods = np.asarray(modality)
     k1 = whole_number("k1", k1) or defaults.global_k1
     k2 = whole_number("k2", k2) or defaults.global_k2
+    check_k1(k1, "parameter k1")
     if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0.0 <= float(eps) <= 1.0:
         raise UserError(f"parameter eps={eps!r}: expected a number in [0, 1] (0 = the preset's eps_global)")
     eps = float(eps) or defaults.eps_global
-    k1 = min(k1, 2 * min(int(np.sum(mods == 0)), int(np.sum(mods == 1))))
-    return k1, min(k2, k1 // 2), eps
+    counts = [int(np.sum(mods == 0)), int(np.sum(mods == 1))]
+    feasible = feasible_k(k1, k2, counts, per_modality=True)
+    if feasible is None:
+        raise UserError(f"the analysed subset holds {counts[0]} visible and {counts[1]} infrared images; the "
+                        "modality-aware Jaccard needs images of both modalities")
+    return feasible[0], feasible[1], eps
 
 
 def infrared_query(modality: Any, query_rank: Any) -> int:
