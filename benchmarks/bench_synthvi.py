@@ -150,7 +150,7 @@ def main() -> None:
         print(f"default SYSU set: {count} images in {count / rate:.1f} s ({rate:.0f} images/s)")
 
     for label, config in (
-        ("default (ir_lum_mix 0.55)", SynthVIConfig()),
+        ("default (ir_lum_mix 0.8, near-infrared dye response)", SynthVIConfig()),
         ("hard mode (ir_lum_mix 0)", SynthVIConfig(ir_lum_mix=0.0)),
     ):
         images, pids, modality = sample_images(config, args.ids, args.per_camera)

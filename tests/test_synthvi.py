@@ -22,6 +22,7 @@ from vireid_core.data.synthvi import (
 from vireid_core.data.synthvi.cameras import SYSU_CAMERAS
 from vireid_core.data.synthvi.config import STREAM_SOURCE, STREAM_TARGET
 from vireid_core.data.synthvi.generator import sysu_presence
+from vireid_core.data.synthvi.render import luminance, near_infrared_response
 
 TINY = SynthVIConfig.tiny()
 VISIBLE_CAMS, INFRARED_CAMS = (1, 2, 4, 5), (3, 6)
@@ -185,3 +186,26 @@ def test_contact_sheet_writes_png(tmp_path: Path) -> None:
     out = contact_sheet(tmp_path / "sheet.png", TINY, n_identities=2)
     image = Image.open(out)
     assert image.size[0] > 6 * TINY.width and image.size[1] > 2 * TINY.height
+
+
+def test_generator_1_2_settings_reproduce_its_images_exactly() -> None:
+    """``ir_lum_mix=0.55, ir_response="luminance", lookalike_same_fabric=False`` is generator 1.2, byte for byte
+    (the hash was taken from the 1.2 code), so the designs in docs/synthvi-calibration.md stay
+    reproducible."""
+    config = SynthVIConfig.tiny(seed=3).with_(ir_lum_mix=0.55, ir_response="luminance",
+                                              lookalike_same_fabric=False)
+    world = SynthWorld.build(config, 0, 6, SYSU_CAMERAS)
+    digest = hashlib.sha256()
+    for pid in range(1, 7):
+        for cam in (1, 3, 6):
+            digest.update(world.render(pid, cam, 0).tobytes())
+    assert digest.hexdigest() == "73ea1ddaf1251ad0db05a60087a4aea9ed662580a2b5a750723cfe475ef39f5c"
+
+
+def test_near_infrared_response_weights_red_dyes_most() -> None:
+    """Red dyes look brighter than blue ones of the same luma to the near-infrared camera."""
+    red, blue = (0.9, 0.1, 0.1), (0.2, 0.25, 0.95)
+    assert near_infrared_response(red) > near_infrared_response(blue)
+    assert abs(luminance(red) - luminance(blue)) < 0.1
+    with pytest.raises(ValueError, match="ir_response"):
+        SynthVIConfig(ir_response="thermal")

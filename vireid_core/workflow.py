@@ -24,7 +24,7 @@ from vireid_core.data import load_dataset
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.data.layout import camera_folders, list_images, person_folders
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
-from vireid_core.data.synthvi import SynthVIConfig, write_dataset, write_source_set
+from vireid_core.data.synthvi import GENERATOR_VERSION, SynthVIConfig, write_dataset, write_source_set
 from vireid_core.data.synthvi.manifest import manifest_key, read_manifest
 from vireid_core.errors import UserError
 from vireid_core.evaluation import evaluate_protocol, mean_metrics
@@ -46,11 +46,17 @@ def synthvi_config(config: RunConfig) -> SynthVIConfig:
                          infrared_per_camera=d.synth_infrared_per_camera)
 
 
+def synthvi_digest(synth: SynthVIConfig) -> str:
+    """The cache key of a SynthVI set: its generator settings and the generator's version (a new
+    generator draws other images from the same settings, so it must not reuse an older cache)."""
+    return stable_digest({**synth.to_dict(), "generator_version": GENERATOR_VERSION})
+
+
 def synthvi_root(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
     """Where the SynthVI target set of ``config`` lives (``data.root`` if set, else in the cache)."""
     if config.data.root:
         return Path(config.data.root)
-    return Path(cache_dir) / f"synthvi-sysu-{stable_digest(synthvi_config(config).to_dict())}"
+    return Path(cache_dir) / f"synthvi-sysu-{synthvi_digest(synthvi_config(config))}"
 
 
 def _stderr(text: str) -> None:
@@ -166,7 +172,7 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
         cached = shipped_start(config) or cached
     if cached.is_file():
         return load_model_weights(model, load_checkpoint(cached)["model"], f"pretrained weights {cached}")
-    source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{stable_digest(source_cfg.to_dict())}",
+    source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{synthvi_digest(source_cfg)}",
                                    source_cfg, progress=progress)
     device = resolve_device(config.device)
     # which source images and augmentations: config.pretrain.modalities / channel_aug (learning/starts.py)

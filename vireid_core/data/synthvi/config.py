@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "1.3.0"
 
 # Random streams: identities and images of the target set and of the source set never share one.
 STREAM_TARGET = 0
@@ -29,8 +29,14 @@ class SynthVIConfig:
         p_absent_camera: probability that an identity is absent from any other single camera; an
             identity always keeps at least one visible and one infrared camera.
         height, width: output image size in pixels (drawn at 2x and reduced).
-        ir_lum_mix: fraction of a garment's infrared intensity that follows its visible luminance
-            (0 = pure thermal, hard mode).
+        ir_lum_mix: fraction of a garment's infrared intensity that follows its dye, i.e. its visible
+            colour (0 = the fabric alone decides, independent of colour: hard mode).
+        ir_response: how the dye's part is computed from the colour: "near_infrared" (red-weighted,
+            as near-infrared cameras such as SYSU-MM01's and LLCM's see dyes) or "luminance" (generator
+            1.2's Rec. 601 luma).
+        lookalike_same_fabric: a look-alike who copies a garment from its group's template also copies
+            that garment's fabric term (same garment, same material); False = generator 1.2 (only the
+            colours and the pattern were copied).
         ir_degrade: scale of the infrared blur and sensor noise (1 = the prototype's "v1").
         clutter: scale of the number of background shapes.
         occlusion_prob: probability that an image has a partial occluder in front of the person.
@@ -54,11 +60,13 @@ class SynthVIConfig:
     p_absent_camera: float = 0.05
     height: int = 128
     width: int = 64
-    ir_lum_mix: float = 0.55
+    ir_lum_mix: float = 0.8
+    ir_response: str = "near_infrared"
     ir_degrade: float = 0.7
     clutter: float = 1.0
     occlusion_prob: float = 0.1
     lookalike_group_size: int = 3
+    lookalike_same_fabric: bool = True
     regdb_n_ids: int = 412
     regdb_images_per_modality: int = 10
     regdb_trials: int = 10
@@ -86,6 +94,10 @@ class SynthVIConfig:
         need(
             self.height >= 32 and self.width >= 16,
             f"image size must be >= 32x16, got {self.height}x{self.width}",
+        )
+        need(
+            self.ir_response in ("near_infrared", "luminance"),
+            f"ir_response must be 'near_infrared' or 'luminance', got {self.ir_response!r}",
         )
         need(self.ir_degrade >= 0.0, f"ir_degrade must be >= 0, got {self.ir_degrade!r}")
         need(self.clutter >= 0.0, f"clutter must be >= 0, got {self.clutter!r}")

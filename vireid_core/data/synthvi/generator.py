@@ -50,7 +50,8 @@ class SynthWorld:
     ) -> SynthWorld:
         """Draw `n_ids` identities and the scenes of `cameras` for `stream`."""
         people = sample_identities(
-            stream_rng(config, stream, _IDENTITIES), n_ids, config.lookalike_group_size
+            stream_rng(config, stream, _IDENTITIES), n_ids, config.lookalike_group_size,
+            same_fabric=config.lookalike_same_fabric,
         )
         scenes = make_scenes(stream_rng(config, stream, _SCENES), cameras)
         return cls(config, stream, tuple(people), cameras, scenes)

@@ -169,14 +169,23 @@ _SHARED_FAMILIES: dict[str, tuple[str, ...]] = {
     "bag": ("bag_kind", "bag_colour", "bag_side"),
     "shape": ("height", "build"),
 }
+# The fabric (infrared) terms of each family's garments: a copied garment is the same material.
+_FABRIC_TERMS: dict[str, tuple[str, ...]] = {
+    "upper": ("upper_transmission", "upper2_transmission"),
+    "lower": ("lower_transmission", "shoe_heat"),
+    "bag": ("bag_heat",),
+}
 
 
-def sample_identities(rng: np.random.Generator, n: int, lookalike_group_size: int = 3) -> list[Identity]:
+def sample_identities(rng: np.random.Generator, n: int, lookalike_group_size: int = 3, *,
+                      same_fabric: bool = True) -> list[Identity]:
     """Draw `n` identities in look-alike groups of `lookalike_group_size` consecutive identities.
 
     Each member after a group's first copies 2-3 attribute families (upper garment, lower garment,
     hair, bag, body shape; the upper garment most often) from the group's first member, so that
-    colour or pattern alone does not identify a person. Returns a list of length `n`.
+    colour or pattern alone does not identify a person. With `same_fabric` a copied garment also
+    keeps the template's fabric (infrared) terms: the same garment looks the same in both modalities.
+    Returns a list of length `n`.
     """
     if n < 0:
         raise ValueError(f"number of identities must be >= 0, got {n}")
@@ -194,11 +203,10 @@ def sample_identities(rng: np.random.Generator, n: int, lookalike_group_size: in
             assert template is not None
             n_shared = int(rng.integers(2, 4))
             chosen = rng.choice(len(families), size=n_shared, replace=False, p=weights)
-            changes = {
-                name: getattr(template, name)
-                for family in chosen
-                for name in _SHARED_FAMILIES[families[int(family)]]
-            }
+            names = [name for family in chosen for name in _SHARED_FAMILIES[families[int(family)]]]
+            if same_fabric:
+                names += [name for family in chosen for name in _FABRIC_TERMS.get(families[int(family)], ())]
+            changes = {name: getattr(template, name) for name in names}
             person = replace(person, **changes)
             if person.lower_kind == "skirt" and person.belt:
                 person = replace(person, belt=False)
