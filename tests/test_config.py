@@ -13,7 +13,7 @@ def test_every_preset_validates_and_round_trips():
         assert RunConfig.from_dict(config.to_dict()).to_dict() == config.to_dict()
 
 
-def test_official_presets_follow_the_method_spec():
+def test_official_presets_follow_the_official_run_scripts():
     sysu, regdb = get_preset("sysu"), get_preset("regdb")
     assert (sysu.cluster.k1, sysu.cluster.k2, sysu.cluster.eps_global, sysu.cluster.subset_ratio) == (30, 6, 0.6, 0.5)
     assert (sysu.schedule.iters, sysu.schedule.vis_batch, sysu.schedule.ir_batch) == (200, 128, 128)

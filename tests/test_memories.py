@@ -1,4 +1,5 @@
-"""Hybrid memory, split-prototype memory and their losses (method-spec §6, §13, §14 #16, #17)."""
+"""Hybrid memory, split-prototype memory and their losses (the official `cm.py` ClusterMemory CMhybrid and the
+multi-positive loss of BMIL, arXiv 2512.07760)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from vireid_core.evaluation.metrics import rank_metrics
 
 
 def brute_force(distmat, q_pids, g_pids, q_cams, g_cams, rule, max_rank=20):
-    """Straight per-query transcription of the protocol text (eval-protocol.md §1-§4)."""
+    """Straight per-query transcription of the protocol (the SYSU-MM01 / RegDB rules of the official test code, see
+    docs/evaluation-protocol.md)."""
     num_q, num_g = distmat.shape
     length = min(max_rank, num_g)
     cmc_rows, aps, inps, valid = [], [], [], []

@@ -1,4 +1,4 @@
-"""IdentityInstanceSampler (method-spec §7) and IterLoader."""
+"""IdentityInstanceSampler (the official RandomMultipleGallerySampler) and IterLoader."""
 
 from __future__ import annotations
 

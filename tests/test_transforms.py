@@ -1,4 +1,5 @@
-"""Transforms (method-spec §3) and ImageListDataset: shapes, channel-augmentation semantics, seeding."""
+"""Transforms (as the official `ChannelAug.py` and training-script transforms) and ImageListDataset: shapes,
+channel-augmentation semantics, seeding."""
 
 from __future__ import annotations
 
