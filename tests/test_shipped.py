@@ -3,6 +3,8 @@ loaded by the notebooks' default path without training, and giving the metrics t
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from vireid_core.config import get_preset
@@ -58,3 +60,14 @@ def test_shipped_weights_give_the_manifest_metrics(shipped, tmp_path):
                 # float32 on any CPU; different kernels may flip a near-tie ranking, hence not exact
                 assert values[key] == pytest.approx(manifest["metrics"][label][mode][key], abs=0.01), \
                     (label, mode, key)
+
+
+def test_models_drawn_by_another_generator_version_are_not_used(shipped, tmp_path):
+    """Same config, older SynthVI generator: the images differ, so the shipped models must not be found."""
+    config, folder, manifest = shipped
+    copy = ShippedDir.of_preset(PRESET, tmp_path)
+    copy.path.mkdir(parents=True)
+    copy.manifest.write_text(json.dumps({**manifest, "synthvi_generator": "1.2.0"}))
+    assert ShippedDir.find(config, tmp_path) is None
+    copy.manifest.write_text(json.dumps(manifest))
+    assert ShippedDir.find(config, tmp_path) is not None

@@ -24,6 +24,7 @@ from typing import Any
 
 from vireid_core.config import RunConfig, stable_digest
 from vireid_core.config_checks import flatten
+from vireid_core.data.synthvi.config import GENERATOR_VERSION
 from vireid_core.errors import UserError
 from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint
 from vireid_core.output_paths import check_output_folder
@@ -263,11 +264,16 @@ class ShippedDir(RunDir):
     @classmethod
     def find(cls, config: RunConfig, root: str | os.PathLike[str] = SHIPPED_ROOT) -> ShippedDir | None:
         """The shipped folder of ``config.preset`` if its models were trained with exactly ``config``
-        (config keys added after they were written count as equal when ``config`` holds their default),
-        else None."""
+        (config keys added after they were written count as equal when ``config`` holds their default)
+        and, on SynthVI, on images of today's generator version; else None."""
         folder = cls.of_preset(config.preset, root)
         stored = folder.stored_config()
-        return folder if stored is not None and stored.to_dict() == config.to_dict() else None
+        if stored is None or stored.to_dict() != config.to_dict():
+            return None
+        drawn_by = (folder.read_manifest() or {}).get("synthvi_generator")
+        if config.data.dataset == "synthvi" and drawn_by != GENERATOR_VERSION:
+            return None  # trained on images an older generator drew
+        return folder
 
     @property
     def start(self) -> Path:

@@ -31,6 +31,7 @@ import torch
 
 from vireid_core.compute import compute_plan
 from vireid_core.config import RunConfig, stable_digest
+from vireid_core.data.synthvi.config import GENERATOR_VERSION
 from vireid_core.errors import UserError
 from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint, save_checkpoint
 from vireid_core.run_dir import SHIPPED_ROOT, RunDir, ShippedDir
@@ -107,6 +108,7 @@ def write_shipped(config: RunConfig, run_dir: str | Path, cache_dir: str | Path 
         "config_digest": stable_digest(config.to_dict()),
         "start_key": start_path.name if config.pretrain.enabled else None,
         "seed": config.seed,
+        "synthvi_generator": GENERATOR_VERSION if config.data.dataset == "synthvi" else None,
         "code_version": _code_version(),
         "written": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "evaluation": {"protocol": "sysu", "modes": ["all", "indoor"], "trials": MANIFEST_TRIALS,
