@@ -53,7 +53,7 @@ def labels_of(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def clustering_features(model: torch.nn.Module, samples: Sequence[Sample], height: int, width: int, *,
                         progress: bool = False) -> np.ndarray:
-    """What the engine clusters (method-spec §3.2): flip-averaged eval-mode features of ``samples``,
+    """What the engine clusters (docs/method.md §8, "Features"): flip-averaged eval-mode features of ``samples``,
     not re-normalised; float32 [N, D]."""
     model.eval()
     return extract_features(model, list(samples), cluster_pipeline(height, width), renormalise=False,
@@ -88,7 +88,7 @@ def pca_2d(features: Any) -> np.ndarray:
 
 
 def split_prototypes(features: Any, labels: Any, modality: Any) -> dict[str, np.ndarray]:
-    """Split-and-contrast prototypes (method-spec §6.2): per cluster, the mean feature of its visible
+    """Split-and-contrast prototypes (docs/method.md §6): per cluster, the mean feature of its visible
     and of its infrared members.
 
     Returns ``{"prototypes": float32 [P, D] (unit rows), "cluster": int64 [P], "modality": int64 [P]}``

@@ -1,4 +1,4 @@
-"""Looking inside the distance rectification (method-spec §5): pair distances by kind, one query's
+"""Looking inside the distance rectification (docs/method.md §2–§3): pair distances by kind, one query's
 neighbour lists, the k-reciprocal encoding vectors, and a cached explorer over (k1, k2, eps).
 
 Ground-truth identities are read here for diagnostics only, as in
@@ -162,7 +162,7 @@ def query_neighbours(features: Any, modality: Any, query: int, k: int = 10) -> d
 
 
 def encoding_vectors(graph: NeighbourGraph, k1: int, k2: int) -> sp.csr_matrix:
-    """The k-reciprocal encodings V' (method-spec §5.1/§5.2 steps 1–5) whose min/max overlap is the
+    """The k-reciprocal encodings V' (docs/method.md §2 steps 1–5, §3) whose min/max overlap is the
     Jaccard distance: csr [N, N] float32, each row sums to 1.
 
     Plain or modality-aware depending on how ``graph`` was built (reference settings: off-by-one

@@ -1,6 +1,6 @@
 """LLCM reader (`idx/test_id.txt`, `idx/train_{vis,nir}.txt`, `test_vis/camN/PPPP/…`, `test_nir/camN/PPPP/…`).
 
-Splits (eval-protocol §4):
+Splits (docs/datasets/llcm.md; the test protocol is docs/method.md §9):
 * train = the images listed in `idx/train_vis.txt` (modality 0) and `idx/train_nir.txt` (modality 1),
   lines `<relative path> <label>`; the camera is the number after `_c` in the *file name*
   (e.g. `..._c05_...jpg` → 5); sorted by path within each modality, visible first.

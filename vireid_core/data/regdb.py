@@ -1,6 +1,6 @@
 """RegDB reader (`Visible/`, `Thermal/`, `idx/{train,test}_{visible,thermal}_<trial>.txt`).
 
-Each idx line is `<path relative to the root> <integer label>` (eval-protocol §3). For one trial:
+Each idx line is `<path relative to the root> <integer label>` (docs/datasets/regdb.md). For one trial:
 * train = `train_visible_<t>` (cam 1, modality 0, sorted by path) then `train_thermal_<t>` (cam 2,
   modality 1, sorted by path);
 * query = `test_thermal_<t>` (cam 2, modality 1), gallery_candidates = `test_visible_<t>` (cam 1,

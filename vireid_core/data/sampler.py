@@ -1,4 +1,4 @@
-"""Identity × instance sampler (method-spec §7) and a loader that never runs out (`IterLoader`)."""
+"""Identity × instance sampler (docs/method.md §7) and a loader that never runs out (`IterLoader`)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from torch.utils.data import DataLoader, Sampler
 class IdentityInstanceSampler(Sampler[int]):
     """Yields groups of `num_instances` indices that share a label, labels in random order.
 
-    One pass (method-spec §7): for every label (labels < 0, i.e. DBSCAN outliers, are skipped) in a
-    random order: pick an anchor uniformly among the label's positions and emit it; a label with a
-    single image emits only the anchor. Otherwise emit `num_instances − 1` more positions drawn from
-    the label's positions whose camera differs from the anchor's, or — if there are none — from the
-    label's other positions. The draw is without replacement only if the candidates number at least
-    `num_instances` (the reference's threshold, one more than strictly needed), else with
-    replacement.
+    One pass (docs/method.md §7; the thresholds are §11, Q10): for every label (labels < 0, i.e. DBSCAN
+    outliers, are skipped) in a random order: pick an anchor uniformly among the label's positions and
+    emit it; a label with a single image emits only the anchor. Otherwise emit `num_instances − 1` more
+    positions drawn from the label's positions whose camera differs from the anchor's, or — if there are
+    none — from the label's other positions. The draw is without replacement only if the candidates
+    number at least `num_instances` (the reference's threshold, one more than strictly needed), else
+    with replacement.
 
     All randomness comes from a private `numpy.random.Generator` seeded with (seed, epoch); call
     `set_epoch(e)` before each pass for a new order. Same (labels, cams, seed, epoch) → same indices;

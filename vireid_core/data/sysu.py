@@ -1,6 +1,6 @@
 """SYSU-MM01 reader for the official layout (`cam1..cam6/PPPP/NNNN.jpg`, `exp/*_id.txt`).
 
-Splits (eval-protocol §2, method-spec §2.1):
+Splits (docs/method.md §8 for training, §9 for the test protocol):
 * train = ids of `exp/train_id.txt` ∪ `exp/val_id.txt`, all six cameras; visible cams 1, 2, 4, 5
   (modality 0) and infrared cams 3, 6 (modality 1); sorted by path within each modality, visible
   list then infrared list.

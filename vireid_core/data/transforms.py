@@ -1,4 +1,4 @@
-"""Per-modality train / cluster / test transforms (method-spec §3).
+"""Per-modality train / cluster / test transforms (docs/method.md §8).
 
 Each transform is a callable `PIL.Image (RGB) -> FloatTensor[3, H, W]` (ImageNet-normalised).
 All randomness comes from torch's global RNG (torchvision v1 transforms and the channel classes
@@ -23,7 +23,7 @@ from vireid_core.data.records import INFRARED, VISIBLE
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Value written into erased rectangles: the CIFAR-10 channel means, written into the *normalised*
-# tensor. A quirk inherited from the random-erasing code the field copies (method-spec §3.1); kept.
+# tensor. A quirk inherited from the random-erasing code the field copies (docs/method.md §11, Q8); kept.
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 LUMINANCE_WEIGHTS = (0.2989, 0.5870, 0.1140)
 PADDING = 10
@@ -50,7 +50,7 @@ def _luminance(tensor: torch.Tensor) -> torch.Tensor:
 
 
 class ChannelRandomErasing:
-    """Random erasing with a per-channel constant (method-spec §3.1).
+    """Random erasing with a per-channel constant (docs/method.md §8; the fill is §11, Q8).
 
     With probability `p`, up to `attempts` times: area fraction a ~ U(area_low, area_high) of H·W,
     aspect r ~ U(aspect_low, 1/aspect_low), h = round(√(a·H·W·r)), w = round(√(a·H·W/r)); if h < H and
@@ -93,7 +93,7 @@ class ChannelRandomErasing:
 
 
 class ChannelExchange:
-    """Overwrites all channels with one randomly chosen channel (method-spec §3.1).
+    """Overwrites all channels with one randomly chosen channel (docs/method.md §8, §11 Q9).
 
     k ~ uniform{0, …, gray}; k ∈ {0, 1, 2} copies channel k into all three; k ≥ 3 replaces all
     channels by the luminance 0.2989·c0 + 0.5870·c1 + 0.1140·c2. With the reference's gray=2 the
@@ -118,7 +118,7 @@ class ChannelExchange:
 
 
 class ChannelAdapGray:
-    """Infrared channel augmentation (method-spec §3.1).
+    """Infrared channel augmentation (docs/method.md §8).
 
     k ~ uniform{0, 1, 2, 3}; k ∈ {0, 1, 2} copies channel k into all three; k = 3: with probability
     `p` all channels become the luminance 0.2989·c0 + 0.5870·c1 + 0.1140·c2, else the image is left
@@ -165,7 +165,7 @@ def _check_size(height: int, width: int) -> None:
 
 def train_transform(modality: int, *, height: int = 288, width: int = 144, view: int = 1,
                     color_jitter_ir: bool = False) -> T.Compose:
-    """Returns the training augmentation of one modality (method-spec §3.1 table).
+    """Returns the training augmentation of one modality (the table of docs/method.md §8).
 
     visible view 1: bicubic resize, zero-pad 10, random crop, flip p=0.5, tensor, normalise,
         ChannelRandomErasing(0.5).
@@ -194,7 +194,7 @@ def train_transform(modality: int, *, height: int = 288, width: int = 144, view:
 
 
 def cluster_transform(height: int = 288, width: int = 144) -> T.Compose:
-    """Returns the clustering-time transform (§3.2): bicubic resize, tensor, normalise.
+    """Returns the clustering-time transform (docs/method.md §8): bicubic resize, tensor, normalise.
 
     Maps a PIL RGB image to FloatTensor[3, height, width]; deterministic.
     """
@@ -216,7 +216,7 @@ class LanczosResize:
 
 
 def test_transform(height: int = 288, width: int = 144) -> T.Compose:
-    """Returns the test-time transform (§3.3): Lanczos resize, bilinear resize to the same size (a
+    """Returns the test-time transform (docs/method.md §8): Lanczos resize, bilinear resize to the same size (a
     no-op kept for fidelity), tensor, normalise. Maps a PIL RGB image to FloatTensor[3, height, width].
     """
     _check_size(height, width)

@@ -1,8 +1,8 @@
-"""Feature extraction shared by evaluation and training (method-spec §3.2, §3.3).
+"""Feature extraction shared by evaluation and training (docs/method.md §8, "Features").
 
 Each image goes through its own modality's stem (``model(images, modality)``); the feature is the
 average of the eval-mode (L2-normalised) features of the image and of its horizontal flip, then
-re-normalised to unit length for test features (§3.3) and left as is for clustering (§3.2).
+re-normalised to unit length for test features and left as is for clustering (docs/method.md §8).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def extract_features(model: nn.Module, samples: Sequence[Sample],
         batch_size: images per forward pass.
         device: where to run; None = where the model's parameters are. The model is moved there.
         flip: average with the feature of the horizontally flipped image.
-        renormalise: L2-normalise the (flip-averaged) feature; True for test (§3.3), False for
-            clustering (§3.2).
+        renormalise: L2-normalise the (flip-averaged) feature; True for test, False for
+            clustering (docs/method.md §8).
         num_workers: DataLoader worker processes reading images.
         progress: show a tqdm progress bar.
         description: label of the progress bar.

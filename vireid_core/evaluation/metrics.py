@@ -1,7 +1,7 @@
 """Rank metrics of the VI-ReID field (CMC, mAP, mINP), vectorised over queries.
 
 Semantics follow the field-standard reference functions (`eval_sysu`, `eval_regdb`, `eval_llcm`;
-see docs/eval-protocol.md §1-§4), with two deliberate, documented choices:
+see docs/method.md §9 and docs/evaluation-protocol.md), with two deliberate, documented choices:
 
 * **Stable sort.** Gallery items at exactly equal distance keep their gallery order (the reference
   uses numpy's default, unstable sort, whose tie order depends on numpy version and CPU). With real

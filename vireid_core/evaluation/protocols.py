@@ -1,6 +1,6 @@
 """Query and gallery construction of the SYSU-MM01, RegDB and LLCM test protocols.
 
-Gallery sampling reproduces the field's code (docs/eval-protocol.md §2.4): for trial t a generator
+Gallery sampling reproduces the field's code (docs/method.md §9, §11 Q16): for trial t a generator
 seeded with t walks the identities in ascending order and, for each identity, the cameras in a fixed
 order; for every (identity, camera) group that has images it draws from the group's *sorted* file
 list. Single-shot uses ``choice`` (one image), which gives exactly the baseline's picks because a

@@ -1,4 +1,4 @@
-"""The one BMIL training engine (method-spec §8–§10): two stages, every ablation as configuration.
+"""The one BMIL training engine (docs/method.md §1, §7): two stages, every ablation as configuration.
 
 Per epoch: extract clustering features → associate (intra per modality, global in stage 2) → build
 memories → ``iters`` iterations (stage 2: step A intra, step B global, each its own optimiser step) →
@@ -125,7 +125,7 @@ class Engine:
 
     # ------------------------------------------------------------------ features and labels
     def extract_cluster_features(self) -> np.ndarray:
-        """Clustering features of every training image (method-spec §3.2): float32[N, D]."""
+        """Clustering features of every training image (docs/method.md §8): float32[N, D]."""
         c = self.config.data
         transform = cluster_pipeline(c.height, c.width)
         dist.sync_buffers(self.model)
@@ -228,8 +228,8 @@ class Engine:
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        # Clean §13 rule: gradients used the forward-time memory; update afterwards, identically on
-        # every rank (features and targets gathered across ranks).
+        # Clean timing rule (docs/method.md §5, §11 Q14): gradients used the forward-time memory; update
+        # afterwards, identically on every rank (features and targets gathered across ranks).
         for memory, f, targets in pending:
             memory.update(*dist.gather_rows(f, targets))
         return float(loss.item())
@@ -394,5 +394,5 @@ class Engine:
             self._message("stage2_init=best, but there is no run folder to keep a best stage-1 model in; "
                           "stage 2 starts from the last stage-1 epoch instead")
         self.stage, self.next_epoch = stage, 0
-        self._new_optimiser()  # fresh Adam + StepLR (method-spec §9)
+        self._new_optimiser()  # fresh Adam + StepLR (docs/method.md §7)
         self.save()

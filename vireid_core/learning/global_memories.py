@@ -4,7 +4,7 @@ Each epoch of stage 2, the global clusters (both modalities together) become the
 trains against. A builder receives those clusters and returns the memory plus the target of every
 row (a cluster or prototype index). Two are registered:
 
-* ``"split_prototypes"`` (BMIL, method-spec §6.2–§6.3): each cluster split into a visible and an
+* ``"split_prototypes"`` (BMIL, docs/method.md §6): each cluster split into a visible and an
   infrared prototype, trained with the multi-positive loss;
 * ``"hybrid"`` (ablations M2–M4): one centroid per cluster with the hybrid loss of stage 1.
 

@@ -1,4 +1,4 @@
-"""Training batches: pseudo-identity × instance streams per modality (method-spec §7).
+"""Training batches: pseudo-identity × instance streams per modality (docs/method.md §7).
 
 A :class:`BatchStream` wraps one DataLoader over the non-outlier rows of one modality and restarts
 it whenever it runs out, so an epoch is always exactly ``iters`` batches.

@@ -1,4 +1,4 @@
-"""Memory losses of BMIL (method-spec §6.1 and §6.3), as plain functions of scores.
+"""Memory losses of BMIL (docs/method.md §5 and §6), as plain functions of scores.
 
 The memories in :mod:`vireid_core.learning.memories` compute the scores and call these. Memory rows are
 constants here: gradients reach only the (normalised) batch features.
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 def hybrid_loss(mean_scores: torch.Tensor, hard_scores: torch.Tensor, targets: torch.Tensor,
                 margin: float = 0.2) -> torch.Tensor:
-    """½ · [CE(hard_scores, y) + max(0, CE(mean_scores, y) − margin)] (method-spec §6.1).
+    """½ · [CE(hard_scores, y) + max(0, CE(mean_scores, y) − margin)] (docs/method.md §5).
 
     Args:
         mean_scores, hard_scores: [n, C] logits (features · slotsᵀ / τ).
@@ -28,11 +28,11 @@ def hybrid_loss(mean_scores: torch.Tensor, hard_scores: torch.Tensor, targets: t
 
 
 def select_prototypes(scores: torch.Tensor, positives: torch.Tensor, num_selected: int = 50) -> torch.Tensor:
-    """Boolean mask [n, P] of the selected set Sel_i of the multi-positive loss (method-spec §6.3).
+    """Boolean mask [n, P] of the selected set Sel_i of the multi-positive loss (docs/method.md §6).
 
     Sel_i = the positives of row i plus its min(num_selected − |Pos_i|, P − |Pos_i|) highest-scoring
     non-positive prototypes, ranked on the detached scores. Ties are broken by the lower prototype index
-    (a stable order, method-spec §14 #21). Works for any P (quirk #16: no crash for P < num_selected).
+    (a stable order, docs/method.md §11 Q15). Works for any P (§11 Q13: no crash for P < num_selected).
 
     Args:
         scores: [n, P] logits; only their order is used.
@@ -55,7 +55,7 @@ def select_prototypes(scores: torch.Tensor, positives: torch.Tensor, num_selecte
 
 def multi_positive_loss(scores: torch.Tensor, targets: torch.Tensor, proto_label: torch.Tensor,
                         num_selected: int = 50) -> torch.Tensor:
-    """Multi-positive loss over split prototypes for one chunk of scores (method-spec §6.3).
+    """Multi-positive loss over split prototypes for one chunk of scores (docs/method.md §6).
 
     loss_i = −(1/|Pos_i|) · Σ_{p∈Pos_i} log softmax_{Sel_i}(s_i)[p], with Pos_i the prototypes of the same
     cluster as prototype ``targets[i]`` and Sel_i from :func:`select_prototypes`.

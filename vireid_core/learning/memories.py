@@ -1,9 +1,9 @@
 """Cluster memories of BMIL: the hybrid intra-modality memory and the split-prototype global memory.
 
 Both hold unit vectors in two slots per class — a *mean* slot and a *hard* slot — and follow the clean
-timing rule of method-spec §13: ``loss(...)`` scores the batch against the memory as it is (a constant,
+timing rule of docs/method.md §5 (§11, Q14): ``loss(...)`` scores the batch against the memory as it is (a constant,
 so gradients reach only the features), the engine calls ``backward()``, then ``update(...)`` applies the
-momentum update of §6.1. Memories are ``nn.Module`` s with buffers, so ``.to(device)`` moves them.
+momentum update of docs/method.md §5. Memories are ``nn.Module`` s with buffers, so ``.to(device)`` moves them.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def _check_labels(labels: np.ndarray, num_rows: int, name: str) -> tuple[np.ndar
 
 
 class MomentumSlotMemory(nn.Module):
-    """Mean and hard slots per class, both initialised to normalise(centroids), with the §6.1 update.
+    """Mean and hard slots per class, both initialised to normalise(centroids), with the momentum update
+    of docs/method.md §5.
 
     Buffers ``mean_slots`` and ``hard_slots``: [C, D] unit rows.
     """
@@ -88,7 +89,7 @@ class MomentumSlotMemory(nn.Module):
         """(mean scores, hard scores), each [n, C] = normalise(features) · slotsᵀ / τ.
 
         The slots are copied, so the backward pass always uses the forward-time memory, even if
-        :meth:`update` runs before ``backward()`` (method-spec §13, clean rule).
+        :meth:`update` runs before ``backward()`` (docs/method.md §5, clean rule).
         """
         normed = F.normalize(features, dim=1)
         mean_slots = self.mean_slots.detach().to(normed.device, normed.dtype, copy=True)
@@ -97,7 +98,7 @@ class MomentumSlotMemory(nn.Module):
 
     @torch.no_grad()
     def update(self, features: torch.Tensor, targets: torch.Tensor) -> None:
-        """Momentum update (method-spec §6.1) for every class present in the batch.
+        """Momentum update (docs/method.md §5) for every class present in the batch.
 
         With B_k the normalised rows of class k and μ the momentum:
         M[k] <- normalise(μ·M[k] + (1−μ)·mean(B_k)); H[k] <- normalise(μ·H[k] + (1−μ)·f_j*), where j* is the
@@ -116,7 +117,7 @@ class MomentumSlotMemory(nn.Module):
 
 
 class HybridMemory(MomentumSlotMemory):
-    """Intra-modality hybrid memory (method-spec §6.1): one mean and one hard slot per cluster.
+    """Intra-modality hybrid memory (docs/method.md §5): one mean and one hard slot per cluster.
 
     Args:
         centroids: [C, D] cluster centroids (un-normalised means are fine; rows get normalised).
@@ -136,7 +137,7 @@ class HybridMemory(MomentumSlotMemory):
         """Memory from cluster centroids: mean of the un-normalised features of each label 0..C−1.
 
         Args:
-            features: [N, D] features (e.g. flip-averaged extraction, method-spec §3.2).
+            features: [N, D] features (e.g. flip-averaged extraction, docs/method.md §8).
             labels: [N] pseudo labels, −1 = outlier (ignored); must use every label 0..C−1.
             **kwargs: momentum, temperature, margin.
         """
@@ -157,13 +158,13 @@ class HybridMemory(MomentumSlotMemory):
 
 
 class SplitPrototypeMemory(MomentumSlotMemory):
-    """Global memory of split prototypes (method-spec §6.2) with the multi-positive loss (§6.3).
+    """Global memory of split prototypes with the multi-positive loss (docs/method.md §6).
 
     Attributes:
         proto_label: LongTensor[P], global cluster of each prototype.
         proto_modality: LongTensor[P], 0 visible / 1 infrared / −1 (both, when not split).
         num_selected: size of the selected set of the multi-positive loss (reference: 50).
-        loss_type: "multi_positive" (reference) or "hybrid" (CE over all prototypes, as §6.1).
+        loss_type: "multi_positive" (reference) or "hybrid" (CE over all prototypes, as docs/method.md §5).
     """
 
     def __init__(self, prototypes: torch.Tensor, proto_label: torch.Tensor, proto_modality: torch.Tensor, *,
@@ -199,7 +200,7 @@ class SplitPrototypeMemory(MomentumSlotMemory):
         With ``split_prototypes`` (reference), for k = 0..K−1 in order: the visible prototype of cluster k
         (mean of its visible members' features) if it has any, then its infrared prototype if it has any.
         Without it (ablation): one prototype per cluster (mean of all members), ``proto_modality`` −1, and
-        by default the hybrid loss of §6.1 over all prototypes.
+        by default the hybrid loss of docs/method.md §5 over all prototypes.
 
         Args:
             features: [N, D] un-normalised features of the rows.
@@ -242,7 +243,7 @@ class SplitPrototypeMemory(MomentumSlotMemory):
     def loss(self, features: torch.Tensor, proxy_targets: torch.Tensor) -> torch.Tensor:
         """Global loss for raw features [n, D] with prototype targets [n]; scalar tensor.
 
-        multi_positive: ½·[L_mp(hard scores) + L_mp(mean scores)] (method-spec §6.3, selection per chunk);
+        multi_positive: ½·[L_mp(hard scores) + L_mp(mean scores)] (docs/method.md §6, selection per chunk);
         hybrid: ½·[CE(hard) + max(0, CE(mean) − margin)] over all prototypes.
         """
         proxy_targets = proxy_targets.to(features.device)

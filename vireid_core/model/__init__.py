@@ -1,4 +1,4 @@
-"""Two-stream re-identification networks: AGW ResNet-50 (method-spec §4) and CPU-sized variants.
+"""Two-stream re-identification networks: AGW ResNet-50 (docs/method.md §8) and CPU-sized variants.
 
 ``build_model(arch, pretrained=...)`` is the one entry point; every model maps
 ``(images [B,3,H,W], modality LongTensor[B]) -> features [B, model.feature_dim]``. Architectures are

@@ -1,4 +1,4 @@
-"""Two-stream AGW re-identification network (method-spec §4).
+"""Two-stream AGW re-identification network (docs/method.md §8).
 
 The network is split in three parts that every architecture in :mod:`vireid_core.model` shares:
 
@@ -22,7 +22,7 @@ from torchvision.models import resnet50
 
 NUM_MODALITIES = 2
 
-# 0-based block indices after which a non-local block is inserted (method-spec §4).
+# 0-based block indices after which a non-local block is inserted (docs/method.md §8).
 AGW_NON_LOCAL_POSITIONS: dict[str, tuple[int, ...]] = {"layer2": (2, 3), "layer3": (3, 4, 5)}
 
 
@@ -34,7 +34,7 @@ class NonLocalBlock(nn.Module):
 
     Args:
         in_channels: C of the input map.
-        inter_channels: channels of g, θ, φ (the reference uses 1; method-spec §14 #14).
+        inter_channels: channels of g, θ, φ (the reference uses 1; docs/method.md §11, Q11).
     """
 
     def __init__(self, in_channels: int, inter_channels: int = 1) -> None:
@@ -208,7 +208,7 @@ class TwoStreamReID(nn.Module):
 
 def build_agw_resnet50(*, last_stride: int = 1, nl_inter_channels: int = 1,
                        non_local: bool = True) -> TwoStreamReID:
-    """AGW two-stream ResNet-50 (method-spec §4), randomly initialised; D = 2048.
+    """AGW two-stream ResNet-50 (docs/method.md §8), randomly initialised; D = 2048.
 
     Args:
         last_stride: stride of layer4 (1 keeps an 18×9 map for 288×144 input).

@@ -159,7 +159,8 @@ def load_pretrained_weights(model: TwoStreamReID, pretrained: str | Path) -> Two
     return model
 
 
-# Official BMIL checkpoint -> agw_resnet50 key rules (method-spec §4, "Checkpoint keys").
+# Official BMIL checkpoint -> agw_resnet50 key rules (the key names the official code's
+# clustercontrast/models/agw.py saves; docs/method.md §8).
 _OFFICIAL_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"^visible_module\.visible\.(conv1|bn1)\.(.+)$"), r"stems.0.\1.\2"),
     (re.compile(r"^thermal_module\.thermal\.(conv1|bn1)\.(.+)$"), r"stems.1.\1.\2"),
@@ -167,7 +168,7 @@ _OFFICIAL_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"^NL_2\.(\d+)\.(.+)$"), r"body.nl_layer2.\1.\2"),
     (re.compile(r"^NL_3\.(\d+)\.(.+)$"), r"body.nl_layer3.\1.\2"),
     (re.compile(r"^bottleneck\.(.+)$"), r"bottleneck.\1"),
-    # Parts the reference builds but never uses (method-spec §14 #15) and the unused classifier.
+    # Parts the reference builds but never uses (docs/method.md §11, Q12) and the unused classifier.
     (re.compile(r"^classifier\..+$"), None),
     (re.compile(r"^visible_module\.visible\.(layer[1-4]|fc)\..+$"), None),
     (re.compile(r"^thermal_module\.thermal\.(layer[1-4]|fc)\..+$"), None),
