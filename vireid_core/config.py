@@ -1,7 +1,7 @@
 """Run configuration: dataclasses, named presets and ``key=value`` overrides.
 
 One :class:`RunConfig` travels from the CLI or a notebook's parameters cell to the engine. Presets
-hold the official hyperparameters (method-spec §12) for the real benchmarks and small CPU settings for
+hold the official hyperparameters (docs/method.md §10) for the real benchmarks and small CPU settings for
 SynthVI; the paper's ablations M1–M6 are presets too (:data:`ABLATIONS`), never edited code.
 """
 
@@ -46,7 +46,7 @@ class ModelConfig:
     arch: str = "agw_resnet50"  # agw_resnet50 | resnet18_small | effnet_lite0
     pretrained: str | None = "imagenet"  # a local weights file, "imagenet", or None
     width_multiplier: float = 1.0  # resnet18_small only
-    nl_inter_channels: int = 1  # AGW non-local inter channels (official: 1, method-spec §14 #14)
+    nl_inter_channels: int = 1  # AGW non-local inter channels (official: 1, docs/method.md §11 Q11)
     last_stride: int = 1
 
 
@@ -67,7 +67,7 @@ class PretrainConfig:
 
 @dataclass
 class ClusterConfig:
-    """Pseudo-label association (method-spec §5)."""
+    """Pseudo-label association (docs/method.md §2–§4)."""
 
     k1: int = 30
     k2: int = 6
@@ -79,12 +79,12 @@ class ClusterConfig:
     min_samples: int = 4
     subset_ratio: float | None = 0.5  # None = no subset clustering (RegDB)
     global_association: str = "modality_aware"  # modality_aware | plain | none
-    balanced_halves: bool = False  # cleaner MAJ variant (method-spec §14 #2), off = official
+    balanced_halves: bool = False  # cleaner MAJ variant (docs/method.md §11 Q2), off = official
 
 
 @dataclass
 class OptimConfig:
-    """Optimiser, schedule and memories (method-spec §6, §10)."""
+    """Optimiser, schedule and memories (docs/method.md §5–§7)."""
 
     lr: float = 3.5e-4
     weight_decay: float = 5e-4
@@ -107,12 +107,12 @@ class ScheduleConfig:
     ir_batch: int = 128
     vis_batch: int = 128
     num_instances: int = 16
-    color_jitter_ir_stage1: bool = True  # method-spec §14 #7
+    color_jitter_ir_stage1: bool = True  # docs/method.md §11 Q7
     color_jitter_ir_stage2: bool = False
     eval_every: int = 2  # 0 = only at the end of each stage
     eval_trials_stage1: int = 1
     eval_trials_stage2: int = 10
-    stage2_init: str = "last"  # last | best (best-on-test reproduces the paper, see method-spec §11)
+    stage2_init: str = "last"  # last | best (best-on-test reproduces the paper, docs/method.md §11 Q17)
     checkpoint_selection: str = "last"  # last | best: which checkpoint the final report uses
 
 
@@ -200,7 +200,7 @@ def all_keys(config: RunConfig | None = None) -> list[str]:
 
 
 def _official(dataset: str) -> RunConfig:
-    """The official BMIL hyperparameters (method-spec §12) for one real benchmark."""
+    """The official BMIL hyperparameters (docs/method.md §10) for one real benchmark."""
     config = RunConfig(preset=dataset)
     config.data.dataset = dataset
     if dataset == "regdb":
@@ -224,7 +224,7 @@ def _synthvi_cpu() -> RunConfig:
     config.model = ModelConfig(arch="resnet18_small", pretrained=None, width_multiplier=0.5, last_stride=2)
     # 500 steps left the source classifier underfit (IR->visible R1 6.5 %); 1000 steps gave 11.2 %.
     config.pretrain = PretrainConfig(enabled=True, iterations=1500, batch_size=64, lr=1e-3)
-    # k1/2 must not exceed the images per identity in the smaller modality (synthvi-feasibility §2b).
+    # k1/2 must not exceed the images per identity in the smaller modality (MAJ, docs/method.md §3).
     config.cluster = ClusterConfig(k1=16, k2=4, global_k1=16, global_k2=4, eps_intra_ir=0.5,
                                    eps_intra_vis=0.5, eps_global=0.5, subset_ratio=0.5)
     config.optim = OptimConfig(num_selected=50)
@@ -255,7 +255,7 @@ def _synthvi_smoke() -> RunConfig:
     return config
 
 
-# The paper's ablations (method-spec §15; paper Table: M1 ... M6), as overrides of a base preset.
+# The paper's ablations (docs/method.md §12; paper Table: M1 ... M6), as overrides of a base preset.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "M1": {"schedule.epochs_stage2": 0},  # intra-modality baseline (stage 1 only, same epoch budget)
     "M2": {"cluster.global_association": "plain", "cluster.subset_ratio": None,
