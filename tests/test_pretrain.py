@@ -105,12 +105,13 @@ def configured_start(samples: list[Sample], **overrides: object) -> tuple[torch.
 
 
 def test_default_start_is_the_plain_both_modality_pretraining(source_samples: list[Sample]) -> None:
-    """pretrain.modalities=both and channel_aug=0 (the defaults) make exactly the call made before the keys."""
+    """pretrain.modalities=both and channel_aug=0 (the keys' dataclass defaults; the synthvi presets now
+    choose the visible-only start) make exactly the call made before the keys existed."""
     from vireid_core.compute import compute_plan
+    from vireid_core.config import PretrainConfig
 
-    config = start_config()
-    assert (config.pretrain.modalities, config.pretrain.channel_aug) == ("both", 0.0)
-    model, stats = configured_start(source_samples)
+    assert (PretrainConfig().modalities, PretrainConfig().channel_aug) == ("both", 0.0)
+    model, stats = configured_start(source_samples, **{"pretrain.modalities": "both", "pretrain.channel_aug": 0.0})
     plain = build_model("resnet18_small", width=0.125, seed=1, last_stride=2)
     expected = pretrain_on_source(plain, source_samples, iterations=3, batch_size=6, lr=1e-3, height=32, width=16,
                                   seed=0, progress=False, plan=compute_plan("cpu", "fp32"))
