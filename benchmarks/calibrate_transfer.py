@@ -11,10 +11,14 @@ queries, visible gallery, 3 trials) on the test identities. Modes:
 * ``sep``: one class per person *within each modality*, one classifier per modality (what
   intra-modality learning alone can transfer across modalities, from a random start).
 
+``--start FILE`` begins every mode from a checkpoint's weights (e.g. the shipped
+``models/synthvi/synthvi-cpu/start.pt``) instead of the random initialisation: ``sep`` from the start
+is then the ceiling of stage 1 (intra-modality learning with *true* labels, nothing tying the modalities).
+
 Prints one JSON object: the design's overrides, and R1 / mAP (%) and seconds per mode.
 
 Usage: .venv/bin/python benchmarks/calibrate_transfer.py --set ir_lum_mix=0.55 --set ir_response=luminance \
-           --set lookalike_same_fabric=false [--modes shared,sep] [--steps 600] [--out FILE]
+           --set lookalike_same_fabric=false [--modes shared,sep] [--steps 600] [--start FILE] [--out FILE]
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from vireid_core.data import load_dataset
 from vireid_core.data.images import ImageListDataset
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
 from vireid_core.data.synthvi import write_dataset
+from vireid_core.learning.checkpoints import load_checkpoint, load_model_weights
 from vireid_core.learning.pretrain import _batches, _transform, pretrain_on_source
 from vireid_core.model import build_from_config
 from vireid_core.workflow import evaluate_run, synthvi_config
@@ -93,17 +98,22 @@ def main() -> None:
     parser.add_argument("--modes", default="shared,sep")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--width", type=float, default=0.25)
+    parser.add_argument("--start", type=Path, default=None,
+                        help="begin from this checkpoint's weights (default: seeded random initialisation)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     config = get_preset("synthvi-cpu", {"model.width_multiplier": args.width})
     torch.set_num_threads(config.threads)
     synth = dataclasses.replace(synthvi_config(config), **dict(args.set))
     plan = plan_for_config(config, torch.device("cpu"))
-    report: dict[str, Any] = {"overrides": dict(args.set), "steps": args.steps, "width": args.width}
+    report: dict[str, Any] = {"overrides": dict(args.set), "steps": args.steps, "width": args.width,
+                              "start": str(args.start) if args.start else "random"}
     with tempfile.TemporaryDirectory() as scratch:
         dataset = load_dataset("sysu", write_dataset(Path(scratch) / "sysu", "sysu", synth, progress=False))
         for mode in args.modes.split(","):
             model = build_from_config(config.model, seed=1)
+            if args.start:
+                load_model_weights(model, load_checkpoint(args.start)["model"], f"start weights {args.start}")
             started = time.perf_counter()
             if mode == "shared":
                 pretrain_on_source(model, list(dataset.train), iterations=args.steps, batch_size=64, lr=1e-3,
