@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vireid_core.config import RunConfig, stable_digest
-from vireid_core.config_checks import flatten
+from vireid_core.config.checks import flatten
 from vireid_core.data.synthvi.config import GENERATOR_VERSION
 from vireid_core.errors import UserError
 from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint
@@ -44,8 +44,9 @@ def config_differences(stored: dict[str, Any], requested: dict[str, Any], limit:
 
 
 def _read_back(stored: dict[str, Any]) -> dict[str, Any] | None:
-    """A stored config read through today's :class:`RunConfig` (keys added since take their defaults,
-    which reproduce the behaviour before the keys existed), or None when it no longer reads."""
+    """A stored config read through today's :class:`RunConfig` (the flat layout from before the config
+    sections migrated through its table of renamed keys; keys added since take their defaults, which
+    reproduce the behaviour before the keys existed), or None when it no longer reads."""
     try:
         return RunConfig.from_dict(stored).to_dict()
     except ValueError:
@@ -55,9 +56,11 @@ def _read_back(stored: dict[str, Any]) -> dict[str, Any] | None:
 def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path) -> None:
     """Refuse to resume ``path`` with ``config`` unless it was trained with exactly that config.
 
-    Compares the ``config_digest`` stored in the checkpoint (or, for older files, its stored config); a
-    stored config written before keys were added is read back with their defaults (which reproduce the
-    older behaviour), so adding a key does not orphan runs trained before it.
+    Compares the ``config_digest`` stored in the checkpoint (or, for older files, its stored config). When
+    they differ, the stored config is read back through today's :class:`RunConfig` and compared with
+    ``config``: a config stored in the flat layout from before the sections (whose digest always differs)
+    or before keys were added (they take their defaults, which reproduce the older behaviour) is the same
+    run, so neither renaming nor adding keys orphans runs trained before.
     Raises :class:`~vireid_core.errors.UserError` naming the file and the differing keys.
     """
     requested = config.to_dict()
@@ -67,9 +70,10 @@ def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path
         raise UserError(f"{path}: holds no training config; expected a last.pt written by 'vireid_core train'")
     if digest == stable_digest(requested) or (digest is None and stored == requested):
         return
-    if isinstance(stored, dict) and _read_back(stored) == requested:
-        return  # trained before config keys were added that ``config`` holds at their defaults
-    detail = config_differences(stored, requested) if isinstance(stored, dict) else "digests differ"
+    read_back = _read_back(stored) if isinstance(stored, dict) else None
+    if read_back == requested:
+        return  # stored in the flat layout, or before config keys were added that ``config`` holds at their defaults
+    detail = config_differences(read_back or stored, requested) if isinstance(stored, dict) else "digests differ"
     raise UserError(f"--resume: {path} was trained with another config ({detail}); resume with the same preset "
                     "and --set values, or use a new --out folder")
 
@@ -290,8 +294,8 @@ class ShippedDir(RunDir):
         return json.loads(self.manifest.read_text()) if self.manifest.is_file() else None
 
     def stored_config(self) -> RunConfig | None:
-        """The manifest's config read back through today's :class:`RunConfig` (keys added since take
-        their defaults), or None without a manifest or when it no longer reads."""
+        """The manifest's config read back through today's :class:`RunConfig` (either layout; keys added
+        since take their defaults), or None without a manifest or when it no longer reads."""
         manifest = self.read_manifest()
         try:
             return RunConfig.from_dict(manifest["config"]) if manifest else None
