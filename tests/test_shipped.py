@@ -80,3 +80,11 @@ def test_files_written_in_the_flat_config_layout_are_read_through_the_renamed_ke
     assert ShippedDir(folder).stored_config().to_dict() == config.to_dict()
     assert shipped_start(config) == folder / "start.pt"
     assert open_checkpoint(folder / "stage2_last.pt").config.to_dict() == config.to_dict()
+
+
+def test_finding_the_shipped_folder_reads_its_manifest_once(shipped, monkeypatch):
+    config, _, _ = shipped
+    reads = []
+    original = ShippedDir.read_manifest
+    monkeypatch.setattr(ShippedDir, "read_manifest", lambda self: reads.append(self.path) or original(self))
+    assert ShippedDir.find(config) is not None and len(reads) == 1

@@ -271,10 +271,11 @@ class ShippedDir(RunDir):
         (config keys added after they were written count as equal when ``config`` holds their default)
         and, on SynthVI, on images of today's generator version; else None."""
         folder = cls.of_preset(config.preset, root)
-        stored = folder.stored_config()
+        manifest = folder.read_manifest()
+        stored = folder.stored_config(manifest)
         if stored is None or stored.to_dict() != config.to_dict():
             return None
-        drawn_by = (folder.read_manifest() or {}).get("synthvi_generator")
+        drawn_by = (manifest or {}).get("synthvi_generator")
         if config.data.dataset == "synthvi" and drawn_by != GENERATOR_VERSION:
             return None  # trained on images an older generator drew
         return folder
@@ -293,10 +294,14 @@ class ShippedDir(RunDir):
         """The manifest, or None when the folder has none."""
         return json.loads(self.manifest.read_text()) if self.manifest.is_file() else None
 
-    def stored_config(self) -> RunConfig | None:
+    def stored_config(self, manifest: dict[str, Any] | None = None) -> RunConfig | None:
         """The manifest's config read back through today's :class:`RunConfig` (either layout; keys added
-        since take their defaults), or None without a manifest or when it no longer reads."""
-        manifest = self.read_manifest()
+        since take their defaults), or None without a manifest or when it no longer reads.
+
+        Args:
+            manifest: the manifest already read (:meth:`read_manifest`); None reads it.
+        """
+        manifest = self.read_manifest() if manifest is None else manifest
         try:
             return RunConfig.from_dict(manifest["config"]) if manifest else None
         except (KeyError, ValueError):
