@@ -165,7 +165,11 @@ def _locate(config: RunConfig, key: str) -> tuple[Any, str]:
 
 
 def get_value(config: RunConfig, key: str) -> Any:
-    """The value of dotted ``key`` (e.g. ``"global_clustering.eps"``) in ``config``."""
+    """The value of dotted ``key`` (e.g. ``"global_clustering.eps"``) in ``config``.
+
+    Raises:
+        UserError: the key does not exist (or was renamed: the message names the new key).
+    """
     target, name = _locate(config, key)
     return getattr(target, name)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from vireid_core.association.feasibility import check_k_pair
 from vireid_core.association.global_methods import GLOBAL_ASSOCIATIONS, global_association_names
@@ -37,6 +38,8 @@ from vireid_core.config.checks import (
 )
 from vireid_core.data.synthvi.config import SynthVIConfig
 from vireid_core.errors import UserError
+
+Section = TypeVar("Section")
 
 
 def _k_pair(key: str, k1: int, k2: int, *, per_modality: bool) -> None:
@@ -275,9 +278,17 @@ class ScheduleConfig:
                             f"'{key}.num_instances' ({self.num_instances})")
 
 
-def replace_section(section: object, key: str, changes: dict[str, object]) -> object:
+def replace_section(section: Section, key: str, changes: dict[str, Any]) -> Section:
     """``dataclasses.replace(section, **changes)`` for a frozen section (whose own checks run), with a
     failure named by the changed keys.
+
+    Args:
+        section: the frozen dataclass (``data.synthvi``, ``neighbours``).
+        key: its dotted name.
+        changes: field name -> new value.
+
+    Returns:
+        The rebuilt section.
 
     Raises:
         UserError: the section refuses the values, e.g. ``config key 'data.synthvi.n_train_ids': ...``.
@@ -286,4 +297,4 @@ def replace_section(section: object, key: str, changes: dict[str, object]) -> ob
         return dataclasses.replace(section, **changes)
     except (ValueError, TypeError) as err:
         names = ", ".join(repr(f"{key}.{name}") for name in changes)
-        raise UserError(f"config key {names}: {err}") from err
+        raise UserError(f"config key{'s' if len(changes) > 1 else ''} {names}: {err}") from err
