@@ -190,7 +190,7 @@ def set_values(config: RunConfig, items: Mapping[str, Any] | Iterable[tuple[str,
         UserError: naming the key when it does not exist (or was renamed), is a section or follows another
             key, or when the value does not fit.
     """
-    pending: dict[tuple[int, str], tuple[Any, str, dict[str, Any]]] = {}  # frozen section -> its changes
+    pending: dict[str, dict[str, Any]] = {}  # dotted name of a frozen section -> its changes
     for key, value in (items.items() if isinstance(items, Mapping) else items):
         if key in DERIVED_KEYS:
             raise UserError(f"config key {key!r} follows {DERIVED_KEYS[key]!r} (SynthVI draws its images at the "
@@ -209,11 +209,10 @@ def set_values(config: RunConfig, items: Mapping[str, Any] | Iterable[tuple[str,
         try:
             setattr(target, name, value)
         except dataclasses.FrozenInstanceError:  # rebuilt below, with the section's other changes
-            section = key.rsplit(".", 1)[0]
-            pending.setdefault((id(target), section), (target, section, {}))[2][name] = value
-    for target, section, changes in pending.values():
+            pending.setdefault(key.rsplit(".", 1)[0], {})[name] = value
+    for section, changes in pending.items():
         holder, attribute = _locate(config, section)
-        setattr(holder, attribute, replace_section(target, section, changes))
+        setattr(holder, attribute, replace_section(getattr(holder, attribute), section, changes))
 
 
 def all_keys(config: RunConfig | None = None) -> list[str]:
