@@ -62,7 +62,8 @@ def measure(start: str, max_train: int) -> dict[str, float]:
     comp = knn_modality_composition(feats, modality, ks=(20,))
     report = mean_metrics(evaluate(model, dataset, mode="all", trials=range(3), height=config.data.height,
                                        width=config.data.width, progress=False))["all"]
-    k1, k2, eps = config.cluster.k1, config.cluster.k2, config.cluster.eps_global
+    g = config.global_clustering  # (k1, k2 equal the intra clustering's in every preset)
+    k1, k2, eps = g.k1, g.k2, g.eps
     plain = clustering_report(cluster_dbscan(jaccard_distance(feats, k1, k2), eps), modality, ids)
     maj = clustering_report(cluster_dbscan(modality_aware_jaccard(feats, modality, k1, k2), eps), modality, ids)
     return {"prep_s": prep, "gap": gap, "comp": comp, "r1": 100 * report["rank1"], "mAP": 100 * report["mAP"],

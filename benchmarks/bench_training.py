@@ -43,7 +43,7 @@ from vireid_core.workflow import prepare_dataset, prepare_model, source_samples,
 
 
 def _variants(preset: str, iters: int) -> dict:
-    base = {"schedule.epochs_stage1": 1, "schedule.epochs_stage2": 0, "schedule.eval_every": 0,
+    base = {"schedule.stage1.epochs": 1, "schedule.stage2.epochs": 0, "schedule.eval_every": 0,
             "schedule.iters": iters}
     return {"float32": get_preset(preset, {**base, "precision": "fp32", "channels_last": False}),
             "fast": get_preset(preset, {**base, "precision": "auto", "channels_last": True})}
@@ -80,7 +80,7 @@ def _augmentation_seconds(config, dataset, batches: int = 3) -> float:
     by_modality = {m: [open_rgb(x.path) for x in dataset.train if x.modality == m][: s.ir_batch] for m in (0, 1)}
     views = {VISIBLE: [train_transform(VISIBLE, height=c.height, width=c.width, view=v) for v in (1, 2)],
              INFRARED: [train_transform(INFRARED, height=c.height, width=c.width, view=1,
-                                        color_jitter_ir=s.color_jitter_ir_stage1)]}
+                                        color_jitter_ir=s.stage1.color_jitter_ir)]}
     counts = {VISIBLE: s.vis_batch, INFRARED: s.ir_batch}
     started = time.perf_counter()
     for _ in range(batches):

@@ -31,12 +31,12 @@ def features(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("overrides,key", [
-    ({"cluster.k1": 1, "cluster.k2": 1}, "'cluster.k1'=1"),  # used to pass and then cluster nothing
-    ({"cluster.k2": 17}, "'cluster.k2'=17"),  # synthvi-cpu has k1 = 16
-    ({"cluster.global_k1": 1, "cluster.global_k2": 1}, "'cluster.global_k1'=1"),
-    ({"cluster.global_k2": 9}, "'cluster.global_k2'=9"),  # MAJ: k2 <= k1 // 2 = 8
-    ({"cluster.global_association": "plain", "cluster.global_k1": 1, "cluster.global_k2": 1},
-     "'cluster.global_k1'=1"),
+    ({"intra_clustering.k1": 1, "intra_clustering.k2": 1}, "'intra_clustering.k1'=1"),  # passed, clustered nothing
+    ({"intra_clustering.k2": 17}, "'intra_clustering.k2'=17"),  # synthvi-cpu has k1 = 16
+    ({"global_clustering.k1": 1, "global_clustering.k2": 1}, "'global_clustering.k1'=1"),
+    ({"global_clustering.k2": 9}, "'global_clustering.k2'=9"),  # MAJ: k2 <= k1 // 2 = 8
+    ({"global_clustering.method": "plain", "global_clustering.k1": 1, "global_clustering.k2": 1},
+     "'global_clustering.k1'=1"),
 ])
 def test_infeasible_k_values_are_refused_naming_key_value_and_rule(overrides: dict, key: str) -> None:
     with pytest.raises(UserError) as info:
@@ -46,8 +46,8 @@ def test_infeasible_k_values_are_refused_naming_key_value_and_rule(overrides: di
 
 
 def test_the_rule_follows_the_global_method() -> None:
-    get_preset("synthvi-cpu", {"cluster.global_association": "plain", "cluster.global_k2": 9})  # k2 <= k1 for plain
-    get_preset("synthvi-cpu", {"cluster.global_association": "none", "cluster.global_k2": 9})  # no global step
+    get_preset("synthvi-cpu", {"global_clustering.method": "plain", "global_clustering.k2": 9})  # k2 <= k1 for plain
+    get_preset("synthvi-cpu", {"global_clustering.method": "none", "global_clustering.k2": 9})  # no global step
     for preset in ("sysu", "regdb", "llcm", "synthvi-cpu", "synthvi-smoke"):
         for ablation in ("M1", "M2", "M3", "M4", "M5", "M6"):
             get_preset(f"{preset}:{ablation}")  # every shipped setting is feasible
@@ -74,9 +74,9 @@ def test_feasible_k_lowers_to_what_the_samples_allow() -> None:
 
 
 def test_the_notebook_settings_use_the_same_rule() -> None:
-    defaults = get_preset("synthvi-cpu").cluster  # global k1/k2 = 16/4
+    defaults = get_preset("synthvi-cpu").global_clustering  # global k1/k2 = 16/4
     modality = np.array([0] * 5 + [1] * 9)
-    assert neighbour_settings(modality, 0, 0, 0.0, defaults) == (10, 4, defaults.eps_global)
+    assert neighbour_settings(modality, 0, 0, 0.0, defaults) == (10, 4, defaults.eps)
     assert neighbour_settings(modality, 8, 6, 0.4, defaults) == (*feasible_k(8, 6, [5, 9], per_modality=True), 0.4)
     with pytest.raises(UserError, match="parameter k1=1"):
         neighbour_settings(modality, 1, 0, 0.0, defaults)
@@ -96,11 +96,12 @@ def test_a_global_set_too_small_gives_no_global_clusters_like_the_intra_step() -
     feats, _ = features(40)
     modality = np.zeros(40, np.int64)
     modality[0] = 1  # one infrared row: MAJ is lowered to k1 = 2 (one neighbour per modality) and runs
-    cfg = dataclasses.replace(get_preset("synthvi-smoke").cluster, subset_ratio=None)
-    labels = associate(feats, modality, cfg, stage=2, seed=0)
+    config = get_preset("synthvi-smoke")
+    sections = (dataclasses.replace(config.intra_clustering, subset_ratio=None), config.global_clustering)
+    labels = associate(feats, modality, *sections, stage=2, seed=0)
     assert labels.global_labels is not None and labels.global_labels.shape == (40,)
     modality[0] = 0  # no infrared row: no k-reciprocal neighbour across modalities, every row an outlier
-    labels = associate(feats, modality, cfg, stage=2, seed=0)  # (this used to raise mid-training)
+    labels = associate(feats, modality, *sections, stage=2, seed=0)  # (this used to raise mid-training)
     assert (labels.global_labels == -1).all() and labels.report["clusters_global"] == 0
 
 
@@ -115,15 +116,17 @@ def test_unknown_global_association_lists_the_known_ones() -> None:
 def test_a_registered_method_is_one_function() -> None:
     calls = []
 
-    def half_k1(features, modality, *, k1, k2, balanced_halves):
-        calls.append((k1, k2))
-        return jaccard_distance(features, k1=max(2, k1 // 2), k2=1)
+    def half_k1(features, modality, *, k1, k2, balanced_halves, knn):
+        calls.append((k1, k2, knn))
+        return jaccard_distance(features, k1=max(2, k1 // 2), k2=1, knn=knn)
 
     register_global_association("half_k1", per_modality=False)(half_k1)
     try:
-        config = get_preset("synthvi-smoke", {"cluster.global_association": "half_k1"})  # validation knows it
+        config = get_preset("synthvi-smoke", {"global_clustering.method": "half_k1"})  # validation knows it
         feats, modality = features()
-        labels = associate(feats, modality, config.cluster, stage=2, seed=0)
+        labels = associate(feats, modality, config.intra_clustering, config.global_clustering, knn=config.neighbours,
+                           stage=2, seed=0)
     finally:
         GLOBAL_ASSOCIATIONS.pop("half_k1")
-    assert calls == [(config.cluster.global_k1, config.cluster.global_k2)] and labels.global_labels is not None
+    g = config.global_clustering
+    assert calls == [(g.k1, g.k2, config.neighbours)] and labels.global_labels is not None

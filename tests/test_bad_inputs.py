@@ -153,7 +153,7 @@ def _resume_config_deleted(w, tmp, mp):
 
 
 def _foreign_last(w, tmp, mp):
-    out = run_folder_with_last(tmp / "run", {"cluster.eps_global": 0.5}, with_config=False)
+    out = run_folder_with_last(tmp / "run", {"global_clustering.eps": 0.5}, with_config=False)
     get_preset("synthvi-smoke").to_json(out / "config.json")  # config.json claims the requested config
     return ["train", *SMOKE, "--out", str(out), "--resume"]
 
@@ -309,7 +309,7 @@ def test_cli_bad_input_is_one_error_line(row: Row, world, tmp_path, monkeypatch,
 
 # ---------------------------------------------------------------------------- rows below the CLI
 def _notebook_k1(w, tmp):
-    analysis.neighbour_settings(np.array([0, 0, 1, 1]), "abc", 0, 0.0, w.config.cluster)
+    analysis.neighbour_settings(np.array([0, 0, 1, 1]), "abc", 0, 0.0, w.config.global_clustering)
 
 
 def _notebook_query_rank(w, tmp):
@@ -491,8 +491,8 @@ def test_data_root_is_never_modified_and_labels_tell_the_truth(tmp_path, monkeyp
 
 def test_zero_epochs_are_not_reported_as_a_trained_stage(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    sets = ["pretrain.enabled=false", "schedule.epochs_stage1=0", "schedule.epochs_stage2=0", "threads=1",
-            "data.synth_train_ids=4", "data.synth_test_ids=3", "data.synth_val_ids=0"]
+    sets = ["pretrain.enabled=false", "schedule.stage1.epochs=0", "schedule.stage2.epochs=0", "threads=1",
+            "data.synthvi.n_train_ids=4", "data.synthvi.n_test_ids=3", "data.synthvi.n_val_ids=0"]
     code = main(["train", *SMOKE, "--out", str(tmp_path / "run"), "--no-progress",
                  *[a for s in sets for a in ("--set", s)]])
     out, err = capsys.readouterr()
@@ -503,10 +503,11 @@ def test_zero_epochs_are_not_reported_as_a_trained_stage(tmp_path, monkeypatch, 
 
 
 @pytest.mark.parametrize("sets,fragment", [
-    (["cluster.k1=1", "cluster.k2=1"], "config key 'cluster.k1'=1 is not usable: k1 must be an integer >= 2"),
-    (["cluster.global_k1=1", "cluster.global_k2=1"], "config key 'cluster.global_k1'=1 is not usable"),
-    (["cluster.global_k2=4"], "config key 'cluster.global_k2'=4 is not usable: k2 must not exceed k1 // 2 = 3"),
-    (["cluster.global_association=bogus"], "must be one of ('modality_aware', 'plain', 'none')"),
+    (["intra_clustering.k1=1", "intra_clustering.k2=1"],
+     "config key 'intra_clustering.k1'=1 is not usable: k1 must be an integer >= 2"),
+    (["global_clustering.k1=1", "global_clustering.k2=1"], "config key 'global_clustering.k1'=1 is not usable"),
+    (["global_clustering.k2=4"], "config key 'global_clustering.k2'=4 is not usable: k2 must not exceed k1 // 2 = 3"),
+    (["global_clustering.method=bogus"], "must be one of ('modality_aware', 'plain', 'none')"),
 ])
 def test_infeasible_neighbour_sizes_are_refused_before_training(sets, fragment, tmp_path, monkeypatch, capsys) -> None:
     """k1 = 1 used to pass validation and then cluster nothing, epoch after epoch (issue 13)."""

@@ -33,9 +33,9 @@ def test_unknown_preset_is_a_clear_error(tmp_path, capsys):
 
 
 def test_bad_set_value_names_the_key(tmp_path, capsys):
-    code = main(["train", "--preset", "synthvi-smoke", "--out", str(tmp_path / "r"), "--set", "cluster.k1=-3"])
+    code = main(["train", "--preset", "synthvi-smoke", "--out", str(tmp_path / "r"), "--set", "intra_clustering.k1=-3"])
     assert code == 2
-    assert "cluster.k1" in capsys.readouterr().err
+    assert "intra_clustering.k1" in capsys.readouterr().err
 
 
 def test_missing_dataset_root_is_a_clear_error(tmp_path, capsys):
@@ -69,7 +69,7 @@ def test_synth_then_load_round_trip(tmp_path, capsys):
 def test_train_then_evaluate_checkpoint(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # data_cache/ goes under tmp_path
     run = tmp_path / "run"
-    sets = ["--set", "pretrain.enabled=false", "--set", "schedule.epochs_stage2=0"]
+    sets = ["--set", "pretrain.enabled=false", "--set", "schedule.stage2.epochs=0"]
     assert main(["train", "--preset", "synthvi-smoke", "--out", str(run), "--no-progress", *sets]) == 0
     out = capsys.readouterr().out
     assert "stage 1" in out and "Rank-1" in out

@@ -56,7 +56,7 @@ class _Crash(Callback):
 
 
 def test_resume_gives_the_same_model_as_an_uninterrupted_run(dataset, tmp_path):
-    config = tiny_config(**{"schedule.epochs_stage1": 2})
+    config = tiny_config(**{"schedule.stage1.epochs": 2})
     straight = Engine(config, dataset, out_dir=tmp_path / "a", progress=False)
     straight.run()
 

@@ -134,7 +134,7 @@ def test_oracle_budget_matches_the_two_stages() -> None:
     config = row_config("synthvi-cpu", "oracle", 1)
     budget = oracle_budget(config)
     s = config.schedule
-    assert budget["iterations"] == s.iters * (s.epochs_stage1 + 2 * s.epochs_stage2) == 900
+    assert budget["iterations"] == s.iters * (s.stage1.epochs + 2 * s.stage2.epochs) == 900
     assert budget["batch_size"] == s.ir_batch + 2 * s.vis_batch == 128
     assert budget["lr"] == config.optim.lr
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from vireid_core.config import ModelConfig, OptimConfig, get_preset
+from vireid_core.config import MemoryConfig, ModelConfig, get_preset
 from vireid_core.errors import UserError
 from vireid_core.evaluation import protocol_settings
 from vireid_core.learning import global_memories
@@ -112,19 +112,19 @@ def test_global_memories_by_name() -> None:
     rng = np.random.default_rng(0)
     feats = torch.from_numpy(rng.normal(size=(12, 8)).astype(np.float32))
     labels, modality = np.repeat(np.arange(3), 4), np.tile([0, 1], 6)
-    optim = OptimConfig(split_prototypes=False)
-    assert configured_global_memory(optim) == "hybrid"
-    assert configured_global_memory(OptimConfig()) == "split_prototypes"
-    memory, targets = build_global_memory("hybrid", feats, labels, modality, optim)
-    expected = HybridMemory.from_clusters(feats, labels, momentum=optim.momentum, temperature=optim.temperature,
-                                          margin=optim.margin)
+    settings = MemoryConfig(split_prototypes=False)
+    assert configured_global_memory(settings) == "hybrid"
+    assert configured_global_memory(MemoryConfig()) == "split_prototypes"
+    memory, targets = build_global_memory("hybrid", feats, labels, modality, settings)
+    expected = HybridMemory.from_clusters(feats, labels, momentum=settings.momentum,
+                                          temperature=settings.temperature, margin=settings.margin)
     assert isinstance(memory, HybridMemory) and np.array_equal(targets, labels)
     assert torch.equal(memory.mean_slots, expected.mean_slots) and memory.margin == expected.margin
-    split, proxy = build_global_memory("split_prototypes", feats, labels, modality, OptimConfig())
+    split, proxy = build_global_memory("split_prototypes", feats, labels, modality, MemoryConfig())
     assert split.num_classes == 6 and set(proxy) == set(range(6))
     assert set(global_memories.global_memory_names()) >= {"hybrid", "split_prototypes"}
     with pytest.raises(UserError, match="unknown global memory 'nope'; expected one of split_prototypes, hybrid"):
-        build_global_memory("nope", feats, labels, modality, optim)
+        build_global_memory("nope", feats, labels, modality, settings)
 
 
 def test_protocol_settings_are_decided_in_one_place() -> None:

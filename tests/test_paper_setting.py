@@ -18,7 +18,7 @@ from vireid_core import commands, compute, workflow
 from vireid_core.ablation import row_config
 from vireid_core.compute import compute_plan, plan_for_config
 from vireid_core.config import ABLATIONS, PAPER_SETTINGS, get_preset
-from vireid_core.config_checks import flatten
+from vireid_core.config.checks import flatten
 from vireid_core.data.records import Sample
 from vireid_core.data.tensor_transforms import test_pipeline
 from vireid_core.errors import UserError
@@ -47,7 +47,7 @@ def test_paper_and_an_ablation_combine_in_either_order() -> None:
     flat = _flat(first)
     assert all(flat[key] == value for key, value in {**ABLATIONS["M3"], **PAPER_SETTINGS}.items())
     m1 = get_preset("regdb:paper:M1")
-    assert (m1.schedule.epochs_stage1, m1.schedule.epochs_stage2) == (100, 0)
+    assert (m1.schedule.stage1.epochs, m1.schedule.stage2.epochs) == (100, 0)
     assert row_config("sysu:paper", "M4", 2).preset == "sysu:paper:M4"  # what `ablation --preset sysu:paper` trains
     assert get_preset("synthvi-cpu:M3").preset == "synthvi-cpu:M3"  # existing names unchanged
 

@@ -12,7 +12,7 @@ from vireid_core.errors import UserError
 from vireid_core.run_dir import ShippedDir
 from vireid_core.runs import cached_run
 from vireid_core.shipped import MANIFEST_TRIALS, _file_sha256, evaluate_shipped
-from vireid_core.workflow import prepare_dataset, prepare_model, pretrained_cache_path
+from vireid_core.workflow import open_checkpoint, prepare_dataset, prepare_model, pretrained_cache_path, shipped_start
 
 PRESET = "synthvi-cpu"
 
@@ -71,3 +71,20 @@ def test_models_drawn_by_another_generator_version_are_not_used(shipped, tmp_pat
     assert ShippedDir.find(config, tmp_path) is None
     copy.manifest.write_text(json.dumps(manifest))
     assert ShippedDir.find(config, tmp_path) is not None
+
+
+def test_files_written_in_the_flat_config_layout_are_read_through_the_renamed_keys(shipped):
+    """The manifest and checkpoints were written before the config sections; they still match the preset."""
+    config, folder, manifest = shipped
+    assert "cluster" in manifest["config"] and "global_clustering" not in manifest["config"]
+    assert ShippedDir(folder).stored_config().to_dict() == config.to_dict()
+    assert shipped_start(config) == folder / "start.pt"
+    assert open_checkpoint(folder / "stage2_last.pt").config.to_dict() == config.to_dict()
+
+
+def test_finding_the_shipped_folder_reads_its_manifest_once(shipped, monkeypatch):
+    config, _, _ = shipped
+    reads = []
+    original = ShippedDir.read_manifest
+    monkeypatch.setattr(ShippedDir, "read_manifest", lambda self: reads.append(self.path) or original(self))
+    assert ShippedDir.find(config) is not None and len(reads) == 1

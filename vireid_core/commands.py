@@ -41,7 +41,7 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--set expects key=value (e.g. cluster.eps_global=0.5), got {pair!r}")
+            raise UserError(f"--set expects key=value (e.g. global_clustering.eps=0.5), got {pair!r}")
         overrides[key.strip()] = value.strip()
     return overrides
 

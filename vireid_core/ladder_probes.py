@@ -66,12 +66,12 @@ def training_clustering(model: torch.nn.Module, dataset: ReIDDataset, config: Ru
     """Global clustering of the whole training set with plain and with modality-aware Jaccard.
 
     Clustering features as in the engine (cluster pipeline, flip-averaged, not re-normalised); the
-    preset's ``global_k1``, ``global_k2``, ``eps_global`` and ``min_samples``, no visible subsets.
+    preset's ``global_clustering`` (k1, k2, eps, min_samples) and ``neighbours``, no visible subsets.
 
     Returns, for prefix ``plain_jaccard`` and ``modality_aware_jaccard``: ``<prefix>_mixed_fraction``
     (share of clusters holding both modalities), ``<prefix>_clusters``, ``<prefix>_outlier_fraction``,
     ``<prefix>_ari``, ``<prefix>_cross_modality_pair_precision`` / ``_recall`` (NaN where undefined);
-    and ``intra_ari_infrared`` / ``intra_ari_visible`` of the per-modality clusterings (k1, k2, eps_intra).
+    and ``intra_ari_infrared`` / ``intra_ari_visible`` of the per-modality clusterings (``intra_clustering``).
     """
     samples = list(dataset.train)
     device = resolve_device(config.device)
@@ -81,9 +81,11 @@ def training_clustering(model: torch.nn.Module, dataset: ReIDDataset, config: Ru
     modality = np.array([s.modality for s in samples], dtype=np.int64)
     true_ids = np.array([s.pid for s in samples], dtype=np.int64)
     out: dict[str, float] = {}
+    intra = dataclasses.replace(config.intra_clustering, subset_ratio=None)
     for prefix, association in (("plain_jaccard", "plain"), ("modality_aware_jaccard", "modality_aware")):
-        cfg = dataclasses.replace(config.cluster, global_association=association, subset_ratio=None)
-        report = associate(features, modality, cfg, stage=2, seed=config.seed, true_ids=true_ids).report
+        global_ = dataclasses.replace(config.global_clustering, method=association)
+        report = associate(features, modality, intra, global_, knn=config.neighbours, stage=2, seed=config.seed,
+                           true_ids=true_ids).report
         out[f"{prefix}_mixed_fraction"] = report["global_mixed_fraction"]
         out[f"{prefix}_clusters"] = float(report["clusters_global"])
         out[f"{prefix}_outlier_fraction"] = report["outliers_global"] / len(samples)
@@ -105,9 +107,9 @@ def final_weights_path(run_dir: str | Path, config: RunConfig) -> Path | None:
     """
     run = RunDir(run_dir)
     s = config.schedule
-    if not s.epochs_stage1 and not s.epochs_stage2:
+    if not s.stage1.epochs and not s.stage2.epochs:
         return None
-    stage = 2 if s.epochs_stage2 else 1
+    stage = 2 if s.stage2.epochs else 1
     if s.checkpoint_selection == "best" and run.best(stage).is_file():
         return run.best(stage)
     return run.stage_last(stage) if run.stage_last(stage).is_file() else None

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vireid_core.config import RunConfig, stable_digest
-from vireid_core.config_checks import flatten
+from vireid_core.config.checks import flatten
 from vireid_core.data.synthvi.config import GENERATOR_VERSION
 from vireid_core.errors import UserError
 from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint
@@ -44,8 +44,9 @@ def config_differences(stored: dict[str, Any], requested: dict[str, Any], limit:
 
 
 def _read_back(stored: dict[str, Any]) -> dict[str, Any] | None:
-    """A stored config read through today's :class:`RunConfig` (keys added since take their defaults,
-    which reproduce the behaviour before the keys existed), or None when it no longer reads."""
+    """A stored config read through today's :class:`RunConfig` (the flat layout from before the config
+    sections migrated through its table of renamed keys; keys added since take their defaults, which
+    reproduce the behaviour before the keys existed), or None when it no longer reads."""
     try:
         return RunConfig.from_dict(stored).to_dict()
     except ValueError:
@@ -55,9 +56,11 @@ def _read_back(stored: dict[str, Any]) -> dict[str, Any] | None:
 def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path) -> None:
     """Refuse to resume ``path`` with ``config`` unless it was trained with exactly that config.
 
-    Compares the ``config_digest`` stored in the checkpoint (or, for older files, its stored config); a
-    stored config written before keys were added is read back with their defaults (which reproduce the
-    older behaviour), so adding a key does not orphan runs trained before it.
+    Compares the ``config_digest`` stored in the checkpoint (or, for older files, its stored config). When
+    they differ, the stored config is read back through today's :class:`RunConfig` and compared with
+    ``config``: a config stored in the flat layout from before the sections (whose digest always differs)
+    or before keys were added (they take their defaults, which reproduce the older behaviour) is the same
+    run, so neither renaming nor adding keys orphans runs trained before.
     Raises :class:`~vireid_core.errors.UserError` naming the file and the differing keys.
     """
     requested = config.to_dict()
@@ -67,9 +70,10 @@ def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path
         raise UserError(f"{path}: holds no training config; expected a last.pt written by 'vireid_core train'")
     if digest == stable_digest(requested) or (digest is None and stored == requested):
         return
-    if isinstance(stored, dict) and _read_back(stored) == requested:
-        return  # trained before config keys were added that ``config`` holds at their defaults
-    detail = config_differences(stored, requested) if isinstance(stored, dict) else "digests differ"
+    read_back = _read_back(stored) if isinstance(stored, dict) else None
+    if read_back == requested:
+        return  # stored in the flat layout, or before config keys were added that ``config`` holds at their defaults
+    detail = config_differences(read_back or stored, requested) if isinstance(stored, dict) else "digests differ"
     raise UserError(f"--resume: {path} was trained with another config ({detail}); resume with the same preset "
                     "and --set values, or use a new --out folder")
 
@@ -267,10 +271,11 @@ class ShippedDir(RunDir):
         (config keys added after they were written count as equal when ``config`` holds their default)
         and, on SynthVI, on images of today's generator version; else None."""
         folder = cls.of_preset(config.preset, root)
-        stored = folder.stored_config()
+        manifest = folder.read_manifest()
+        stored = folder.stored_config(manifest)
         if stored is None or stored.to_dict() != config.to_dict():
             return None
-        drawn_by = (folder.read_manifest() or {}).get("synthvi_generator")
+        drawn_by = (manifest or {}).get("synthvi_generator")
         if config.data.dataset == "synthvi" and drawn_by != GENERATOR_VERSION:
             return None  # trained on images an older generator drew
         return folder
@@ -289,10 +294,14 @@ class ShippedDir(RunDir):
         """The manifest, or None when the folder has none."""
         return json.loads(self.manifest.read_text()) if self.manifest.is_file() else None
 
-    def stored_config(self) -> RunConfig | None:
-        """The manifest's config read back through today's :class:`RunConfig` (keys added since take
-        their defaults), or None without a manifest or when it no longer reads."""
-        manifest = self.read_manifest()
+    def stored_config(self, manifest: dict[str, Any] | None = None) -> RunConfig | None:
+        """The manifest's config read back through today's :class:`RunConfig` (either layout; keys added
+        since take their defaults), or None without a manifest or when it no longer reads.
+
+        Args:
+            manifest: the manifest already read (:meth:`read_manifest`); None reads it.
+        """
+        manifest = self.read_manifest() if manifest is None else manifest
         try:
             return RunConfig.from_dict(manifest["config"]) if manifest else None
         except (KeyError, ValueError):

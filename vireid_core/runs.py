@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from vireid_core.ablation import check_names, row_config, seed_list, summarise, training_set_ceiling
-from vireid_core.config import ABLATIONS, RunConfig, get_preset, set_value, stable_digest
+from vireid_core.config import ABLATIONS, RunConfig, get_preset, run_digest, set_values
 from vireid_core.data.dataset import ReIDDataset
 from vireid_core.errors import UserError
 from vireid_core.ladder_rows import BASELINE_ROWS, ensure_probes, run_baseline_row
@@ -109,7 +109,7 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
         result.notes.append(text)
         notify(text)
 
-    if s.stage2_init == "best" and s.epochs_stage2 and (run is None or not run.best(1).is_file()):
+    if s.stage2_init == "best" and s.stage2.epochs and (run is None or not run.best(1).is_file()):
         # the engine has said so when stage 2 started; the results keep it too
         result.notes.append(f"stage 2 started from the last stage-1 epoch: stage2_init=best, but {_no_best(run, 1)}")
 
@@ -118,11 +118,11 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
         result.evaluations[label] = evaluate_run(engine.model, dataset, config, trials=final_trials,
                                                    selection=selection, progress=progress)
 
-    if not s.epochs_stage1 and not s.epochs_stage2:
+    if not s.stage1.epochs and not s.stage2.epochs:
         evaluate_as("starting model (0 epochs)", "starting weights, never trained (0 epochs in both stages)")
     else:
         final_state = {k: v.detach().clone() for k, v in engine.model.state_dict().items()}
-        if s.epochs_stage1 and s.epochs_stage2:
+        if s.stage1.epochs and s.stage2.epochs:
             label = _load_best(engine.model, run, 1) if s.checkpoint_selection == "best" else None
             if label is None:
                 stage1_state = engine.stage_states.get(1)
@@ -137,7 +137,7 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
             if label is not None:
                 evaluate_as("stage 1", label)
         engine.model.load_state_dict(final_state)
-        final_stage = 2 if s.epochs_stage2 else 1
+        final_stage = 2 if s.stage2.epochs else 1
         evaluate_as(f"stage {final_stage}", _final_selection(engine.model, config, run, final_stage, note))
     result.evaluations["selection"] = {"checkpoint": next(reversed(selections.values())),  # type: ignore[assignment]
                                        **selections}
@@ -241,9 +241,10 @@ def run_ablation(preset: str, names: Sequence[str], seeds: int | Sequence[int], 
 # ---------------------------------------------------------------------- the run the notebooks share
 def run_dir_for(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
     """``<cache_dir>/runs/<preset>-<hash of the whole config>``: where :func:`cached_run` keeps the run of
-    ``config`` (the run ``demo`` trains and the notebooks load)."""
+    ``config`` (the run ``demo`` trains and the notebooks load). The hash is
+    :func:`~vireid_core.config.run_digest`'s, which keeps the folders of runs cached before the config sections."""
     name = config.preset.replace(":", "-").replace("/", "-")
-    return Path(cache_dir) / "runs" / f"{name}-{stable_digest(config.to_dict())}"
+    return Path(cache_dir) / "runs" / f"{name}-{run_digest(config)}"
 
 
 @dataclass
@@ -273,8 +274,8 @@ class CachedRun:
         path = RunDir(self.run_dir).stage_last(stage)
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist: the run has no stage {stage} "
-                                    f"(epochs: {self.config.schedule.epochs_stage1}, "
-                                    f"{self.config.schedule.epochs_stage2})")
+                                    f"(epochs: {self.config.schedule.stage1.epochs}, "
+                                    f"{self.config.schedule.stage2.epochs})")
         return load_model(self.config, path)
 
 
@@ -293,8 +294,7 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = DEFAULT_CACHE,
     """
     if isinstance(preset, RunConfig):
         config = RunConfig.from_dict(preset.to_dict())
-        for key, value in (overrides or {}).items():
-            set_value(config, key, value)
+        set_values(config, overrides or {})
     else:
         config = get_preset(preset, overrides)
     shipped = None if train else ShippedDir.find(config)
@@ -312,6 +312,6 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = DEFAULT_CACHE,
         result = RunResult(out_dir=run.path, history=saved["history"], evaluations=saved["evaluations"],
                            notes=list(saved.get("notes", [])))
     dataset = prepare_dataset(config, cache_dir, progress=progress)
-    final_stage = 2 if config.schedule.epochs_stage2 else 1
+    final_stage = 2 if config.schedule.stage2.epochs else 1
     model = load_model(config, run.stage_last(final_stage))
     return CachedRun(config, dataset, model, result, run.path, trained_now, shipped=shipped is not None)

@@ -38,12 +38,9 @@ DEFAULT_CACHE = Path("data_cache")
 
 
 def synthvi_config(config: RunConfig) -> SynthVIConfig:
-    """The SynthVI generator config implied by ``config.data`` (size, identity counts, seed)."""
-    d = config.data
-    return SynthVIConfig(seed=d.synth_seed, n_train_ids=d.synth_train_ids, n_val_ids=d.synth_val_ids,
-                         n_test_ids=d.synth_test_ids, n_source_ids=d.synth_source_ids, height=d.height,
-                         width=d.width, visible_per_camera=d.synth_visible_per_camera,
-                         infrared_per_camera=d.synth_infrared_per_camera)
+    """The SynthVI generator config of ``config``: ``data.synthvi`` at the run's image size (``data.height``
+    × ``data.width``, the one place that decides it; :meth:`~vireid_core.config.DataConfig.generator_config`)."""
+    return config.data.generator_config()
 
 
 def synthvi_digest(synth: SynthVIConfig) -> str:
@@ -86,7 +83,7 @@ def _synthvi_target(config: RunConfig, cache_dir: str | Path, progress: bool,
         raise UserError(f"{root}: holds an interrupted SynthVI generation with other settings; finish it with the "
                         "'synth' command that started it, or pass a complete dataset folder as --data-root")
     if not same:
-        notify(f"note: {root} holds a SynthVI set written with other settings than this config's data.synth_* "
+        notify(f"note: {root} holds a SynthVI set written with other settings than this config's data.synthvi.* "
                "keys; training on the folder as it is (vireid never rewrites a --data-root)")
     return root
 

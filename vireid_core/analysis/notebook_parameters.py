@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from vireid_core.association.feasibility import check_k1, feasible_k
+from vireid_core.config import GlobalClusteringConfig
 from vireid_core.errors import UserError
 
 
@@ -24,13 +25,14 @@ def whole_number(name: str, value: Any, minimum: int = 0) -> int:
     return int(value)
 
 
-def neighbour_settings(modality: Any, k1: Any, k2: Any, eps: Any, defaults: Any) -> tuple[int, int, float]:
+def neighbour_settings(modality: Any, k1: Any, k2: Any, eps: Any, defaults: GlobalClusteringConfig
+                       ) -> tuple[int, int, float]:
     """The ``(k1, k2, eps)`` a notebook analyses with the modality-aware Jaccard.
 
     Args:
         modality: modality value (0 visible, 1 infrared) of every analysed sample.
         k1, k2, eps: the notebook's parameters; 0 means the preset's global value.
-        defaults: the preset's ``ClusterConfig`` (``global_k1``, ``global_k2``, ``eps_global``).
+        defaults: the preset's ``global_clustering`` section (its ``k1``, ``k2`` and ``eps``).
 
     Returns:
         ``(k1, k2, eps)`` with k1 and k2 lowered to what the subset allows, as every training epoch
@@ -42,12 +44,13 @@ def neighbour_settings(modality: Any, k1: Any, k2: Any, eps: Any, defaults: Any)
             the two modalities.
     """
     mods = np.asarray(modality)
-    k1 = whole_number("k1", k1) or defaults.global_k1
-    k2 = whole_number("k2", k2) or defaults.global_k2
+    k1 = whole_number("k1", k1) or defaults.k1
+    k2 = whole_number("k2", k2) or defaults.k2
     check_k1(k1, "parameter k1")
     if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0.0 <= float(eps) <= 1.0:
-        raise UserError(f"parameter eps={eps!r}: expected a number in [0, 1] (0 = the preset's eps_global)")
-    eps = float(eps) or defaults.eps_global
+        raise UserError(f"parameter eps={eps!r}: expected a number in [0, 1] (0 = the preset's "
+                        "global_clustering.eps)")
+    eps = float(eps) or defaults.eps
     counts = [int(np.sum(mods == 0)), int(np.sum(mods == 1))]
     feasible = feasible_k(k1, k2, counts, per_modality=True)
     if feasible is None:

@@ -3,7 +3,7 @@ exact), DBSCAN, subset splits, global association methods and diagnostics. Numpy
 
 Reading order: :mod:`.reference` (the distances written densely, as their definitions read), then
 :mod:`.jaccard` (the same distances, sparse), :mod:`.clustering`, :mod:`.global_methods` (the
-registry ``cluster.global_association`` reads) and :mod:`.feasibility` (the k1/k2 rule). The
+registry ``global_clustering.method`` reads) and :mod:`.feasibility` (the k1/k2 rule). The
 neighbour search behind all of it is :func:`.search.nearest_neighbours`.
 """
 

@@ -1,7 +1,7 @@
 """Which (k1, k2) the k-reciprocal distances can use: the rule in one place.
 
-Read by the config validation (:func:`vireid_core.config_checks.validate`, for the intra and the
-global settings), by the distances themselves and by the epoch's association
+Read by the config validation (the ``check`` of the ``intra_clustering`` and ``global_clustering``
+sections, :mod:`vireid_core.config.sections`), by the distances themselves and by the epoch's association
 (:func:`vireid_core.learning.pseudo_labels.associate`). Where the rule comes from:
 
 * The initial ranking of a row holds the row itself and k1 - 1 neighbours (the official code's

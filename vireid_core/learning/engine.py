@@ -37,10 +37,6 @@ from vireid_core.learning.seeding import epoch_seed, seed_everything
 from vireid_core.learning.setup import build_configured_model, resolve_device
 from vireid_core.run_dir import RunDir, check_checkpoint_config
 
-# Loss weights of the two steps of an iteration: step A (intra-modality memories) and step B (global).
-STEP_A_WEIGHT = 1.0
-STEP_B_WEIGHT = 0.5
-
 
 class TrainingDiverged(RuntimeError):
     """Raised when a loss becomes NaN or infinite: training stops with a clear message."""
@@ -117,8 +113,7 @@ class Engine:
             self.optimizer, step_size=self.config.optim.step_size, gamma=self.config.optim.gamma)
 
     def _epochs(self, stage: int) -> int:
-        s = self.config.schedule
-        return s.epochs_stage1 if stage == 1 else s.epochs_stage2
+        return self.config.schedule.stage(stage).epochs
 
     def _workers(self) -> int:
         return self.config.data.num_workers if self.device.type == "cuda" else 0
@@ -140,8 +135,9 @@ class Engine:
         """Pseudo labels of one epoch (rank 0 clusters, other ranks receive the result)."""
         labels = None
         if dist.is_main():
-            labels = associate(features, self.modality, self.config.cluster, stage=stage,
-                               seed=epoch_seed(self.config.seed, stage, epoch, "subset"),
+            c = self.config
+            labels = associate(features, self.modality, c.intra_clustering, c.global_clustering, knn=c.neighbours,
+                               stage=stage, seed=epoch_seed(c.seed, stage, epoch, "subset"),
                                true_ids=self._true_ids, progress=self.progress)
         return dist.broadcast_object(labels)
 
@@ -150,7 +146,7 @@ class Engine:
                 stage: int, seed: int) -> BatchStream:
         s = self.config.schedule
         return BatchStream([self.train_samples[i] for i in rows], groups, targets,
-                           training_views(modality, stage, self.config.data, self.config.schedule),
+                           training_views(modality, self.config.data, s.stage(stage)),
                            batch_size=s.vis_batch if modality == VISIBLE else s.ir_batch,
                            num_instances=s.num_instances, seed=seed + dist.rank(), modality=modality,
                            num_workers=self._workers(), pin_memory=self.device.type == "cuda",
@@ -168,9 +164,9 @@ class Engine:
                 continue
             y = labels.intra[rows]
             _, y = np.unique(y, return_inverse=True)
-            memory = HybridMemory.from_clusters(feats[rows], y, momentum=self.config.optim.momentum,
-                                                temperature=self.config.optim.temperature,
-                                                margin=self.config.optim.margin).to(self.device)
+            m = self.config.memory
+            memory = HybridMemory.from_clusters(feats[rows], y, momentum=m.momentum, temperature=m.temperature,
+                                                margin=m.margin).to(self.device)
             seed = epoch_seed(self.config.seed, stage, epoch, f"intra{modality}")
             parts.append((self._stream(rows, y, y, modality, stage, seed), memory))
         return parts
@@ -185,9 +181,9 @@ class Engine:
             return []
         _, y = np.unique(labels.global_labels[rows], return_inverse=True)
         # The registered global memory the config names (learning/global_memories.py) and each row's target.
-        memory, proxy = build_global_memory(configured_global_memory(self.config.optim),
+        memory, proxy = build_global_memory(configured_global_memory(self.config.memory),
                                             torch.from_numpy(features[rows]), y, self.modality[rows],
-                                            self.config.optim)
+                                            self.config.memory)
         memory = memory.to(self.device)
         mixed = len(set(y[self.modality[rows] == VISIBLE]) & set(y[self.modality[rows] == INFRARED]))
         if mixed == 0:
@@ -250,7 +246,8 @@ class Engine:
         if stage == 2:
             global_ = self._global_parts(features, labels, stage, epoch)
         # 3. ``iters`` iterations; in stage 2 each is step A (intra memories) then step B (global memory),
-        #    two optimiser steps. An epoch that clustered nothing trains nothing.
+        #    two optimiser steps, each loss scaled by its weight (``loss``). An epoch that clustered nothing
+        #    trains nothing.
         self.model.train()
         t0 = time.perf_counter()
         sums: dict[str, float] = {"loss_intra": 0.0, "loss_global": 0.0}
@@ -261,9 +258,9 @@ class Engine:
         for it in bar:
             step = {}
             if intra:
-                step["loss_intra"] = self._step(intra, STEP_A_WEIGHT)
+                step["loss_intra"] = self._step(intra, self.config.loss.step_a_intra)
             if global_:
-                step["loss_global"] = self._step(global_, STEP_B_WEIGHT)
+                step["loss_global"] = self._step(global_, self.config.loss.step_b_global)
             for key, value in step.items():
                 sums[key] += value
             self._emit("on_iteration", stage, epoch, it, step)
@@ -291,8 +288,7 @@ class Engine:
         return sum(stream.images_per_batch for stream, _ in intra + global_) * dist.world_size()
 
     def _trials(self, stage: int) -> int:
-        s = self.config.schedule
-        return s.eval_trials_stage1 if stage == 1 else s.eval_trials_stage2
+        return self.config.schedule.stage(stage).eval_trials
 
     def _should_evaluate(self, stage: int, epoch: int) -> bool:
         every = self.config.schedule.eval_every

@@ -9,7 +9,7 @@ row (a cluster or prototype index). Two are registered:
 * ``"hybrid"`` (ablations M2–M4): one centroid per cluster with the hybrid loss of stage 1.
 
 A new memory is one function decorated with ``@register_global_memory("name")``. The run config picks
-one through ``optim.split_prototypes`` (:func:`configured_global_memory`).
+one through ``memory.split_prototypes`` (:func:`configured_global_memory`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from vireid_core.config import OptimConfig
+from vireid_core.config import MemoryConfig
 from vireid_core.errors import UserError
 from vireid_core.learning.memories import HybridMemory, MomentumSlotMemory, SplitPrototypeMemory
 
-# (features float32[N, D], cluster labels int64[N] in 0..K-1, modality int64[N], optim settings)
+# (features float32[N, D], cluster labels int64[N] in 0..K-1, modality int64[N], memory settings)
 #   -> (memory, target of each row int64[N])
-GlobalMemoryBuilder = Callable[[torch.Tensor, np.ndarray, np.ndarray, OptimConfig],
+GlobalMemoryBuilder = Callable[[torch.Tensor, np.ndarray, np.ndarray, MemoryConfig],
                                tuple[MomentumSlotMemory, np.ndarray]]
 
 _GLOBAL_MEMORIES: dict[str, GlobalMemoryBuilder] = {}
@@ -51,14 +51,14 @@ def global_memory_names() -> tuple[str, ...]:
     return tuple(_GLOBAL_MEMORIES)
 
 
-def configured_global_memory(optim: OptimConfig) -> str:
-    """The global memory a run config asks for: ``"split_prototypes"`` when ``optim.split_prototypes``,
+def configured_global_memory(memory: MemoryConfig) -> str:
+    """The global memory a run config asks for: ``"split_prototypes"`` when ``memory.split_prototypes``,
     else ``"hybrid"``."""
-    return "split_prototypes" if optim.split_prototypes else "hybrid"
+    return "split_prototypes" if memory.split_prototypes else "hybrid"
 
 
 def build_global_memory(name: str, features: torch.Tensor, labels: np.ndarray, modality: np.ndarray,
-                        optim: OptimConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
+                        memory: MemoryConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
     """The global memory ``name`` built from one epoch's global clusters.
 
     Args:
@@ -66,7 +66,7 @@ def build_global_memory(name: str, features: torch.Tensor, labels: np.ndarray, m
         features: float32 [N, D] un-normalised clustering features of the clustered rows.
         labels: int64 [N] their global cluster labels, every label 0..K-1 used.
         modality: int64 [N] 0 visible / 1 infrared.
-        optim: momentum, temperature, margin and num_selected of the memory.
+        memory: momentum, temperature, margin and num_selected of the memory (the ``memory`` section).
 
     Returns:
         ``(memory, targets)``: the memory (CPU) and int64 [N], the class each row is scored against.
@@ -74,22 +74,22 @@ def build_global_memory(name: str, features: torch.Tensor, labels: np.ndarray, m
     """
     if name not in _GLOBAL_MEMORIES:
         raise UserError(f"unknown global memory {name!r}; expected one of {', '.join(_GLOBAL_MEMORIES)}")
-    return _GLOBAL_MEMORIES[name](features, labels, modality, optim)
+    return _GLOBAL_MEMORIES[name](features, labels, modality, memory)
 
 
 @register_global_memory("split_prototypes")
 def split_prototype_memory(features: torch.Tensor, labels: np.ndarray, modality: np.ndarray,
-                           optim: OptimConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
+                           settings: MemoryConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
     """A visible and an infrared prototype per cluster (multi-positive loss); targets: prototype indices."""
-    return SplitPrototypeMemory.from_global_clusters(features, labels, modality, momentum=optim.momentum,
-                                                     temperature=optim.temperature,
-                                                     num_selected=optim.num_selected)
+    return SplitPrototypeMemory.from_global_clusters(features, labels, modality, momentum=settings.momentum,
+                                                     temperature=settings.temperature,
+                                                     num_selected=settings.num_selected)
 
 
 @register_global_memory("hybrid")
 def hybrid_memory(features: torch.Tensor, labels: np.ndarray, modality: np.ndarray,
-                  optim: OptimConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
+                  settings: MemoryConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
     """One centroid per cluster (hybrid loss, as stage 1's memories); targets: the cluster labels."""
-    memory = HybridMemory.from_clusters(features, labels, momentum=optim.momentum, temperature=optim.temperature,
-                                        margin=optim.margin)
+    memory = HybridMemory.from_clusters(features, labels, momentum=settings.momentum,
+                                        temperature=settings.temperature, margin=settings.margin)
     return memory, labels

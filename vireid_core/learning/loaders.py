@@ -13,22 +13,22 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from vireid_core.config import DataConfig, ScheduleConfig
+from vireid_core.config import DataConfig, StageSchedule
 from vireid_core.data.images import ImageListDataset
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
 from vireid_core.data.sampler import IdentityInstanceSampler, IterLoader
 from vireid_core.data.transforms import train_transform
 
 
-def training_views(modality: int, stage: int, data: DataConfig, schedule: ScheduleConfig) -> list[Callable]:
-    """The training transforms of one modality in ``stage``, one per view of a sample: visible samples
+def training_views(modality: int, data: DataConfig, stage: StageSchedule) -> list[Callable]:
+    """The training transforms of one modality in a stage, one per view of a sample: visible samples
     are fed twice (view 1, and view 2 with colour jitter and channel exchange), infrared ones once
-    (colour jitter as ``schedule.color_jitter_ir_stage{1,2}`` says)."""
+    (colour jitter as the stage's ``schedule.stage{1,2}.color_jitter_ir`` says)."""
     if modality == VISIBLE:
         return [train_transform(VISIBLE, height=data.height, width=data.width, view=1),
                 train_transform(VISIBLE, height=data.height, width=data.width, view=2)]
-    jitter = schedule.color_jitter_ir_stage1 if stage == 1 else schedule.color_jitter_ir_stage2
-    return [train_transform(INFRARED, height=data.height, width=data.width, view=1, color_jitter_ir=jitter)]
+    return [train_transform(INFRARED, height=data.height, width=data.width, view=1,
+                            color_jitter_ir=stage.color_jitter_ir)]
 
 
 @dataclass

@@ -40,10 +40,10 @@ def oracle_budget(config: RunConfig) -> dict[str, Any]:
     ``equivalence`` (the rule in words).
     """
     s, o = config.schedule, config.optim
-    return {"iterations": s.iters * (s.epochs_stage1 + 2 * s.epochs_stage2),
+    return {"iterations": s.iters * (s.stage1.epochs + 2 * s.stage2.epochs),
             "batch_size": s.ir_batch + 2 * s.vis_batch, "lr": o.lr, "weight_decay": o.weight_decay,
             "visible_channel_aug": ORACLE_VISIBLE_CHANNEL_AUG,
-            "equivalence": "optimiser steps = iters x (epochs_stage1 + 2 x epochs_stage2); images per step = "
+            "equivalence": "optimiser steps = iters x (stage1.epochs + 2 x stage2.epochs); images per step = "
                            "ir_batch + 2 x vis_batch; Adam at optim.lr / optim.weight_decay"}
 
 

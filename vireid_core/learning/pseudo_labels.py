@@ -2,7 +2,7 @@
 
 This is the "associate" arrow of the flow (docs/architecture.md): subset split of the visible set,
 standard Jaccard + DBSCAN inside each modality, and in stage 2 the global clustering over
-[visible subset 1; all infrared] with the method ``cluster.global_association`` names (a registry,
+[visible subset 1; all infrared] with the method ``global_clustering.method`` names (a registry,
 :mod:`vireid_core.association.global_methods`: the modality-aware Jaccard, or the plain one of the
 ablation). True identities are only used for the diagnostics dictionary, never for the labels.
 """
@@ -24,7 +24,8 @@ from vireid_core.association import (
     jaccard_distance,
     split_subsets,
 )
-from vireid_core.config import ClusterConfig
+from vireid_core.association.search import KnnConfig
+from vireid_core.config import GlobalClusteringConfig, IntraClusteringConfig
 from vireid_core.data.records import INFRARED, VISIBLE
 
 
@@ -53,27 +54,32 @@ def _safe_cluster(dist, eps: float, min_samples: int, n: int) -> np.ndarray:
     return np.asarray(cluster_dbscan(dist, eps=eps, min_samples=min_samples), dtype=np.int64)
 
 
-def _intra_labels(features: np.ndarray, cfg: ClusterConfig, eps: float) -> np.ndarray:
+def _intra_labels(features: np.ndarray, cfg: IntraClusteringConfig, eps: float, knn: KnnConfig | None
+                  ) -> np.ndarray:
     """Plain Jaccard + DBSCAN over the rows of one modality: int64 [n] labels, -1 for outliers."""
     n = len(features)
     sizes = feasible_k(cfg.k1, cfg.k2, [n], per_modality=False)
     if sizes is None:  # too few rows for a k-reciprocal neighbour: nothing to cluster
         return np.full(n, -1, dtype=np.int64)
     k1, k2 = sizes
-    dist = jaccard_distance(features, k1=k1, k2=k2)
+    dist = jaccard_distance(features, k1=k1, k2=k2, knn=knn)
     return _safe_cluster(dist, eps, cfg.min_samples, n)
 
 
-def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *, stage: int, seed: int,
+def associate(features: np.ndarray, modality: np.ndarray, intra_cfg: IntraClusteringConfig,
+              global_cfg: GlobalClusteringConfig, *, stage: int, seed: int, knn: KnnConfig | None = None,
               true_ids: np.ndarray | None = None, progress: bool = False) -> EpochLabels:
     """Cluster one epoch's features.
 
     Args:
         features: float32[N, D] clustering features (flip-averaged, not re-normalised).
         modality: int[N] 0 visible / 1 infrared, any order.
-        cfg: the association settings.
+        intra_cfg: the per-modality clustering (the run config's ``intra_clustering``, with the visible
+            subsets' ``subset_ratio``).
+        global_cfg: stage 2's clustering across modalities (``global_clustering``).
         stage: 1 (intra only) or 2 (intra + global).
         seed: seeds the visible subset split (BMIL's subset clustering).
+        knn: the neighbour search under both clusterings (``neighbours``); None = the default search.
         true_ids: int[N] ground-truth ids for diagnostics only, or None.
         progress: show a tqdm bar over the clustering steps.
 
@@ -81,7 +87,7 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
         :class:`EpochLabels` over the N rows.
 
     Raises:
-        UserError: if ``cfg.global_association`` names no registered method (checked in both stages).
+        UserError: if ``global_cfg.method`` names no registered method (checked in both stages).
     """
     features = np.ascontiguousarray(features, dtype=np.float32)
     modality = np.asarray(modality)
@@ -90,13 +96,13 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
     ir_rows = np.flatnonzero(modality == INFRARED)
     report: dict[str, Any] = {}
     started = time.perf_counter()
-    method = global_association(cfg.global_association)  # None: no global step ("none")
+    method = global_association(global_cfg.method)  # None: no global step ("none")
 
     # Subset clustering: the visible rows are split in two random halves (seeded per epoch). Subset
     # 0 is clustered inside the visible modality, subset 1 joins the infrared rows in the global
     # step, so no visible row takes part in both.
-    if cfg.subset_ratio is not None:
-        sub0, sub1 = split_subsets(len(vis_rows), cfg.subset_ratio, seed)
+    if intra_cfg.subset_ratio is not None:
+        sub0, sub1 = split_subsets(len(vis_rows), intra_cfg.subset_ratio, seed)
         vis_intra, vis_global = vis_rows[np.asarray(sub0)], vis_rows[np.asarray(sub1)]
     else:
         vis_intra = vis_global = vis_rows
@@ -108,10 +114,10 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
     # The two label spaces are separate (both start at 0); -1 marks outliers and unclustered rows.
     intra = np.full(n, -1, dtype=np.int64)
     bar.set_postfix_str("infrared")
-    intra[ir_rows] = _intra_labels(features[ir_rows], cfg, cfg.eps_intra_ir)
+    intra[ir_rows] = _intra_labels(features[ir_rows], intra_cfg, intra_cfg.eps_infrared, knn)
     bar.update()
     bar.set_postfix_str("visible subset")
-    intra[vis_intra] = _intra_labels(features[vis_intra], cfg, cfg.eps_intra_vis)
+    intra[vis_intra] = _intra_labels(features[vis_intra], intra_cfg, intra_cfg.eps_visible, knn)
     bar.update()
     for name, rows in (("ir", ir_rows), ("vis", vis_intra)):
         labels = intra[rows]
@@ -133,14 +139,14 @@ def associate(features: np.ndarray, modality: np.ndarray, cfg: ClusterConfig, *,
         sub_features, sub_modality = features[rows], modality[rows]
         # k1/k2 lowered to what this set allows (MAJ: at most twice the smaller modality); a set too
         # small for any k-reciprocal neighbour gives no global cluster, like the intra step
-        sizes = feasible_k(cfg.global_k1, cfg.global_k2, [len(vis_global), len(ir_rows)],
+        sizes = feasible_k(global_cfg.k1, global_cfg.k2, [len(vis_global), len(ir_rows)],
                            per_modality=method.per_modality)
         if sizes is None:
             sub_labels = np.full(len(rows), -1, dtype=np.int64)
         else:
             dist = method.distance(sub_features, sub_modality, k1=sizes[0], k2=sizes[1],
-                                   balanced_halves=cfg.balanced_halves)
-            sub_labels = _safe_cluster(dist, cfg.eps_global, cfg.min_samples, len(rows))
+                                   balanced_halves=global_cfg.balanced_halves, knn=knn)
+            sub_labels = _safe_cluster(dist, global_cfg.eps, global_cfg.min_samples, len(rows))
         global_labels = np.full(n, -1, dtype=np.int64)
         global_labels[rows] = sub_labels
         # diagnostics only: true ids never reach the labels

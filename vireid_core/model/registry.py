@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from vireid_core.config import ModelConfig
-from vireid_core.config_checks import allow_choice
+from vireid_core.config.checks import allow_choice
 from vireid_core.errors import UserError
 from vireid_core.model.agw import TwoStreamReID
 from vireid_core.model.weights import load_pretrained_weights

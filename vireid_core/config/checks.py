@@ -1,21 +1,19 @@
 """Checks and conversions of config values: ``--set`` text to typed values, types, choices, ranges.
 
-Used by :mod:`vireid_core.config`. The choices of ``cluster.global_association`` and the k1/k2 rule
-come from the association room (its registry and :mod:`vireid_core.association.feasibility`), so they
-are stated once. Every failure is a :class:`~vireid_core.errors.UserError` naming the
-dotted config key and what it expects.
+Used by the config sections (each section's ``check`` method states its own rules with the helpers here)
+and by :func:`validate`, which checks every leaf's type first and then asks the run config to check its
+sections. The choices of ``global_clustering.method`` and the k1/k2 rule come from the association room
+(its registry and :mod:`vireid_core.association.feasibility`), so they are stated once. Every failure is
+a :class:`~vireid_core.errors.UserError` naming the dotted config key and what it expects.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import re
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any
 
-from vireid_core.association.feasibility import check_k_pair
-from vireid_core.association.global_methods import GLOBAL_ASSOCIATIONS, global_association_names
 from vireid_core.errors import UserError
 
 
@@ -31,10 +29,22 @@ def flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
+def unflatten(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The nested dict whose :func:`flatten` is ``items`` (``a.b`` keys become sections)."""
+    nested: dict[str, Any] = {}
+    for key, value in items:
+        *sections, name = key.split(".")
+        target = nested
+        for section in sections:
+            target = target.setdefault(section, {})
+        target[name] = value
+    return nested
+
+
 def parse_text(text: str, current: Any, annotation: str) -> Any:
     """Turn ``text`` from ``--set key=value`` into the type of the field (its current value, or its
     ``annotation`` when the current value is None); fields annotated ``... | None`` accept ``none``, and a
-    text field that cannot be None takes ``none`` as its text (``cluster.global_association=none``)."""
+    text field that cannot be None takes ``none`` as its text (``global_clustering.method=none``)."""
     if current is None:
         current = 0.0 if "float" in annotation else 0 if "int" in annotation else ""
     if text.lower() in ("none", "null") and not (isinstance(current, str) and "None" not in annotation):
@@ -88,6 +98,9 @@ def allow_choice(key: str, value: str) -> None:
     The model registry calls this when an architecture is registered, so ``--set model.arch=<name>``
     accepts every registered architecture (the built-in names are listed above, so validation does not
     depend on whether :mod:`vireid_core.model` has been imported yet).
+
+    Raises:
+        ValueError: ``key`` is not a choice-valued key.
     """
     if key not in _CHOICES:
         raise ValueError(f"{key!r} is not a choice-valued config key")
@@ -95,9 +108,43 @@ def allow_choice(key: str, value: str) -> None:
         _CHOICES[key] = (*_CHOICES[key], value)
 
 
-_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+# ---------------------------------------------------------------------- the rules sections state
+def need_choice(key: str, value: Any, allowed: tuple[str, ...] | None = None) -> None:
+    """``value`` is one of ``allowed`` (default: the registered choices of ``key``)."""
+    allowed = _CHOICES[key] if allowed is None else allowed
+    if value not in allowed:
+        raise UserError(f"config key {key!r} must be one of {allowed}, got {value!r}")
 
 
+def need_int(key: str, value: Any, minimum: int) -> None:
+    """``value`` is an integer >= ``minimum`` (1: "a positive integer", 0: "a non-negative integer")."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+        raise UserError(f"config key {key!r} must be {what}, got {value!r}")
+
+
+def need_positive(key: str, value: float) -> None:
+    """``value`` > 0."""
+    if not float(value) > 0.0:
+        raise UserError(f"config key {key!r} must be positive, got {value!r}")
+
+
+def need_non_negative(key: str, value: float) -> None:
+    """``value`` >= 0."""
+    if not float(value) >= 0.0:
+        raise UserError(f"config key {key!r} must be >= 0, got {value!r}")
+
+
+def need_fraction(key: str, value: float, *, zero: bool = True, one: bool = True) -> None:
+    """``value`` lies in [0, 1]; ``zero``/``one`` False exclude that end (message names the interval)."""
+    low_ok = float(value) >= 0.0 if zero else float(value) > 0.0
+    high_ok = float(value) <= 1.0 if one else float(value) < 1.0
+    if not (low_ok and high_ok):
+        interval = f"{'[' if zero else '('}0, 1{']' if one else ')'}"
+        raise UserError(f"config key {key!r} must lie in {interval}, got {value!r}")
+
+
+# ---------------------------------------------------------------------- types, then the sections' own rules
 def _annotations(cls: Any, prefix: str = "") -> dict[str, str]:
     """Dotted key → type annotation text of every leaf field of a config dataclass."""
     found: dict[str, str] = {}
@@ -130,65 +177,11 @@ def _check_types(flat: dict[str, Any], cls: Any) -> None:
             ok, what = isinstance(value, str), "text"
         if not ok:
             raise UserError(f"config key {key!r} must be {what}, got {value!r}")
-    if not _DEVICE.fullmatch(flat["device"]):
-        raise UserError(f"config key 'device' must be auto, cpu, cuda, cuda:<index> or mps, got {flat['device']!r}")
-
-
-def _check_neighbour_sizes(cluster: Any) -> None:
-    """The k1/k2 rule (:mod:`vireid_core.association.feasibility`) for the intra and the global settings.
-
-    The intra step uses the plain Jaccard; the global step the rule of the method that
-    ``cluster.global_association`` names (none for ``"none"``, which has no global step).
-
-    Raises:
-        UserError: naming the config key, its value and the rule it breaks.
-    """
-    check_k_pair(cluster.k1, cluster.k2, per_modality=False,
-                 names=("config key 'cluster.k1'", "config key 'cluster.k2'"))
-    method = GLOBAL_ASSOCIATIONS.get(cluster.global_association)
-    if method is not None:
-        check_k_pair(cluster.global_k1, cluster.global_k2, per_modality=method.per_modality,
-                     names=("config key 'cluster.global_k1'", "config key 'cluster.global_k2'"))
 
 
 def validate(config: Any) -> Any:
-    """Check types and value ranges; raise ``UserError`` (a ``ValueError``) naming the offending key.
-
-    Returns ``config``.
-    """
-    flat = dict(flatten(asdict(config)))
-    _check_types(flat, type(config))
-    choices = {**_CHOICES, "cluster.global_association": global_association_names()}  # the registry's names
-    for key, allowed in choices.items():
-        if flat[key] not in allowed:
-            raise UserError(f"config key {key!r} must be one of {allowed}, got {flat[key]!r}")
-    positive_ints = ["data.height", "data.width", "cluster.k1", "cluster.k2", "cluster.global_k1",
-                     "cluster.global_k2", "cluster.min_samples", "schedule.iters", "schedule.ir_batch",
-                     "schedule.vis_batch", "schedule.num_instances", "optim.num_selected",
-                     "optim.step_size", "schedule.eval_trials_stage1", "schedule.eval_trials_stage2"]
-    for key in positive_ints:
-        if not isinstance(flat[key], int) or flat[key] < 1:
-            raise UserError(f"config key {key!r} must be a positive integer, got {flat[key]!r}")
-    non_negative = ["schedule.epochs_stage1", "schedule.epochs_stage2", "schedule.eval_every",
-                    "pretrain.iterations", "data.num_workers", "threads"]
-    for key in non_negative:
-        if not isinstance(flat[key], int) or flat[key] < 0:
-            raise UserError(f"config key {key!r} must be a non-negative integer, got {flat[key]!r}")
-    for key in ("cluster.eps_intra_ir", "cluster.eps_intra_vis", "cluster.eps_global"):
-        if not 0.0 < float(flat[key]) <= 1.0:
-            raise UserError(f"config key {key!r} must lie in (0, 1], got {flat[key]!r}")
-    for key in ("optim.lr", "optim.temperature", "pretrain.lr"):
-        if not float(flat[key]) > 0.0:
-            raise UserError(f"config key {key!r} must be positive, got {flat[key]!r}")
-    for key in ("optim.momentum", "optim.gamma", "pretrain.channel_aug"):
-        if not 0.0 <= float(flat[key]) <= 1.0:
-            raise UserError(f"config key {key!r} must lie in [0, 1], got {flat[key]!r}")
-    ratio = flat["cluster.subset_ratio"]
-    if ratio is not None and not 0.0 < float(ratio) < 1.0:
-        raise UserError(f"config key 'cluster.subset_ratio' must be None or in (0, 1), got {ratio!r}")
-    _check_neighbour_sizes(config.cluster)
-    if config.schedule.ir_batch % config.schedule.num_instances or \
-            config.schedule.vis_batch % config.schedule.num_instances:
-        raise UserError("config keys 'schedule.ir_batch' and 'schedule.vis_batch' must be multiples of "
-                         f"'schedule.num_instances' ({config.schedule.num_instances})")
+    """Check a run config: every leaf's type, then each section's rules (``config.check()``, which names
+    the offending dotted key); raise ``UserError`` (a ``ValueError``). Returns ``config``."""
+    _check_types(dict(flatten(config.to_dict())), type(config))
+    config.check()
     return config
