@@ -29,9 +29,8 @@ from vireid_core.evaluation.report import mean_metrics
 from vireid_core.learning import distributed as dist
 from vireid_core.learning.callbacks import Callback
 from vireid_core.learning.checkpoints import load_checkpoint, load_model_weights, save_checkpoint
-from vireid_core.learning.global_memories import build_global_memory, configured_global_memory
-from vireid_core.learning.loaders import Batch, BatchStream, training_views
-from vireid_core.learning.memories import HybridMemory
+from vireid_core.learning.epoch_parts import EpochParts
+from vireid_core.learning.loaders import Batch
 from vireid_core.learning.pseudo_labels import EpochLabels, associate
 from vireid_core.learning.seeding import epoch_seed, seed_everything
 from vireid_core.learning.setup import build_configured_model, resolve_device
@@ -95,6 +94,9 @@ class Engine:
         self.stage, self.next_epoch = 1, 0
         self._new_optimiser()
         self.train_model = dist.wrap_model(self.model, self.device)
+        # What each epoch trains on: a batch stream and a cluster memory per modality (learning/epoch_parts.py).
+        self.parts = EpochParts(config, self.train_samples, self.modality, self.device, self.image_cache,
+                                self._workers(), self._message)
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, hook: str, *args: Any) -> None:
@@ -142,61 +144,6 @@ class Engine:
         return dist.broadcast_object(labels)
 
     # ------------------------------------------------------------------ one epoch
-    def _stream(self, rows: np.ndarray, groups: np.ndarray, targets: np.ndarray, modality: int,
-                stage: int, seed: int) -> BatchStream:
-        s = self.config.schedule
-        return BatchStream([self.train_samples[i] for i in rows], groups, targets,
-                           training_views(modality, self.config.data, s.stage(stage)),
-                           batch_size=s.vis_batch if modality == VISIBLE else s.ir_batch,
-                           num_instances=s.num_instances, seed=seed + dist.rank(), modality=modality,
-                           num_workers=self._workers(), pin_memory=self.device.type == "cuda",
-                           image_cache=self.image_cache)
-
-    def _intra_parts(self, features: np.ndarray, labels: EpochLabels, stage: int, epoch: int) -> list:
-        """(stream, memory) per modality with at least one cluster."""
-        parts = []
-        feats = torch.from_numpy(features)
-        for modality, name in ((INFRARED, "infrared"), (VISIBLE, "visible")):
-            rows = np.flatnonzero((self.modality == modality) & (labels.intra >= 0))
-            if len(rows) == 0:
-                self._message(f"stage {stage} epoch {epoch}: no {name} clusters this epoch; "
-                              f"the {name} intra loss is skipped")
-                continue
-            y = labels.intra[rows]
-            _, y = np.unique(y, return_inverse=True)
-            m = self.config.memory
-            memory = HybridMemory.from_clusters(feats[rows], y, momentum=m.momentum, temperature=m.temperature,
-                                                margin=m.margin).to(self.device)
-            seed = epoch_seed(self.config.seed, stage, epoch, f"intra{modality}")
-            parts.append((self._stream(rows, y, y, modality, stage, seed), memory))
-        return parts
-
-    def _global_parts(self, features: np.ndarray, labels: EpochLabels, stage: int, epoch: int) -> list:
-        """(stream, memory) per modality for step B; shares one global memory."""
-        if labels.global_labels is None:
-            return []
-        rows = np.flatnonzero(labels.global_labels >= 0)
-        if len(rows) == 0:
-            self._message(f"stage 2 epoch {epoch}: global clustering found no clusters; step B is skipped")
-            return []
-        _, y = np.unique(labels.global_labels[rows], return_inverse=True)
-        # The registered global memory the config names (learning/global_memories.py) and each row's target.
-        memory, proxy = build_global_memory(configured_global_memory(self.config.memory),
-                                            torch.from_numpy(features[rows]), y, self.modality[rows],
-                                            self.config.memory)
-        memory = memory.to(self.device)
-        mixed = len(set(y[self.modality[rows] == VISIBLE]) & set(y[self.modality[rows] == INFRARED]))
-        if mixed == 0:
-            self._message(f"stage 2 epoch {epoch}: every global cluster holds a single modality")
-        parts = []
-        for modality in (INFRARED, VISIBLE):
-            mask = self.modality[rows] == modality
-            if mask.any():
-                seed = epoch_seed(self.config.seed, stage, epoch, f"global{modality}")
-                parts.append((self._stream(rows[mask], y[mask], np.asarray(proxy)[mask], modality, stage,
-                                           seed), memory))
-        return parts
-
     def _step(self, parts: list, weight: float) -> float:
         """Forward the next batch of every part together, one backward, one optimiser step."""
         # One mixed batch: every part (a modality's stream and its memory) contributes its next batch,
@@ -242,9 +189,9 @@ class Engine:
         labels, t_assoc = _timed(self.associate, features, stage, epoch)
         self._emit("on_association", stage, epoch, dict(labels.report))
         # 2. Memories initialised from the clusters, each with the batch stream that draws its rows.
-        intra, global_ = self._intra_parts(features, labels, stage, epoch), []
+        intra, global_ = self.parts.intra(features, labels, stage, epoch), []
         if stage == 2:
-            global_ = self._global_parts(features, labels, stage, epoch)
+            global_ = self.parts.global_(features, labels, stage, epoch)
         # 3. ``iters`` iterations; in stage 2 each is step A (intra memories) then step B (global memory),
         #    two optimiser steps, each loss scaled by its weight (``loss``). An epoch that clustered nothing
         #    trains nothing.
