@@ -13,6 +13,7 @@ keys, digests), :mod:`.presets`, :mod:`.legacy`, :mod:`.checks` (text parsing, t
 """
 
 from vireid_core.association.search.config import KnnConfig
+from vireid_core.config import sections
 from vireid_core.config.legacy import LEGACY_KEYS
 from vireid_core.config.presets import ABLATIONS, PAPER_SETTINGS, get_preset, preset_names
 from vireid_core.config.run import (
@@ -25,36 +26,15 @@ from vireid_core.config.run import (
     set_values,
     stable_digest,
 )
-from vireid_core.config.sections import (
-    DataConfig,
-    GlobalClusteringConfig,
-    IntraClusteringConfig,
-    LossWeights,
-    MemoryConfig,
-    ModelConfig,
-    OptimConfig,
-    PretrainConfig,
-    ScheduleConfig,
-    StageSchedule,
-)
+from vireid_core.config.sections import *  # noqa: F403 (the section dataclasses, sections.__all__)
 from vireid_core.data.synthvi.config import SynthVIConfig
 
 __all__ = [
     "ABLATIONS",
     "LEGACY_KEYS",
     "PAPER_SETTINGS",
-    "DataConfig",
-    "GlobalClusteringConfig",
-    "IntraClusteringConfig",
     "KnnConfig",
-    "LossWeights",
-    "MemoryConfig",
-    "ModelConfig",
-    "OptimConfig",
-    "PretrainConfig",
     "RunConfig",
-    "ScheduleConfig",
-    "StageSchedule",
     "SynthVIConfig",
     "all_keys",
     "get_preset",
@@ -65,4 +45,5 @@ __all__ = [
     "set_value",
     "set_values",
     "stable_digest",
+    *sections.__all__,
 ]

@@ -41,6 +41,10 @@ from vireid_core.errors import UserError
 
 Section = TypeVar("Section")
 
+# What ``vireid_core.config`` re-exports: the section dataclasses.
+__all__ = ["DataConfig", "GlobalClusteringConfig", "IntraClusteringConfig", "LossWeights", "MemoryConfig",
+           "ModelConfig", "OptimConfig", "PretrainConfig", "ScheduleConfig", "StageSchedule"]
+
 
 def _k_pair(key: str, k1: int, k2: int, *, per_modality: bool) -> None:
     """The k1/k2 rule (:mod:`vireid_core.association.feasibility`), naming ``<key>.k1`` / ``<key>.k2``."""
