@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -70,27 +71,27 @@ def test_overrides_are_typed_from_text():
     assert config.memory.split_prototypes is False and config.intra_clustering.subset_ratio is None
 
 
-@pytest.mark.parametrize(("key", "value", "needle"), [
-    ("global_clustering.epsilon", "0.5", "global_clustering.epsilon"),
-    ("schedule.iters", "0", "schedule.iters"),
-    ("schedule.iters", "many", "schedule.iters"),
-    ("global_clustering.eps", "1.5", "global_clustering.eps"),
-    ("model.arch", "vgg", "model.arch"),
-    ("memory.split_prototypes", "maybe", "memory.split_prototypes"),
-    ("schedule.ir_batch", "20", "schedule.ir_batch"),
-    ("schedule.stage2.epochs", "-1", "schedule.stage2.epochs"),
-    ("schedule.stage1.eval_trials", "0", "schedule.stage1.eval_trials"),
-    ("intra_clustering.eps_visible", "0", "intra_clustering.eps_visible"),
-    ("global_clustering.min_samples", "0", "global_clustering.min_samples"),
-    ("memory.num_selected", "0", "memory.num_selected"),
-    ("loss.step_b_global", "-0.5", "loss.step_b_global"),
-    ("neighbours.method", "annoy", "neighbours.method"),  # KnnConfig's own check, named by the key
-    ("neighbours.block_size", "0", "neighbours.block_size"),
-    ("data.synthvi.n_train_ids", "-1", "data.synthvi.n_train_ids"),
-    ("data.synthvi.ir_response", "xray", "data.synthvi.ir_response"),
+@pytest.mark.parametrize(("key", "value"), [
+    ("global_clustering.epsilon", "0.5"),
+    ("schedule.iters", "0"),
+    ("schedule.iters", "many"),
+    ("global_clustering.eps", "1.5"),
+    ("model.arch", "vgg"),
+    ("memory.split_prototypes", "maybe"),
+    ("schedule.ir_batch", "20"),
+    ("schedule.stage2.epochs", "-1"),
+    ("schedule.stage1.eval_trials", "0"),
+    ("intra_clustering.eps_visible", "0"),
+    ("global_clustering.min_samples", "0"),
+    ("memory.num_selected", "0"),
+    ("loss.step_b_global", "-0.5"),
+    ("neighbours.method", "annoy"),  # KnnConfig's own check, named by the key
+    ("neighbours.block_size", "0"),
+    ("data.synthvi.n_train_ids", "-1"),
+    ("data.synthvi.ir_response", "xray"),
 ])
-def test_bad_values_name_the_key(key, value, needle):
-    with pytest.raises(ValueError, match=needle.replace(".", r"\.")):
+def test_bad_values_name_the_key(key, value):
+    with pytest.raises(ValueError, match=re.escape(key)):
         get_preset("sysu", {key: value})
 
 
