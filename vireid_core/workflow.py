@@ -191,7 +191,7 @@ def synthvi_regdb(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *, n
     if n_ids < 4:
         raise ValueError(f"n_ids must be at least 4 (RegDB splits persons into train and test), got {n_ids}")
     synth = synthvi_config(config).with_(regdb_n_ids=int(n_ids))
-    root = write_dataset(Path(cache_dir) / f"synthvi-regdb-{stable_digest(synth.to_dict())}", "regdb", synth,
+    root = write_dataset(Path(cache_dir) / f"synthvi-regdb-{synthvi_digest(synth)}", "regdb", synth,
                          progress=progress)
     return load_dataset("regdb", root, trial=trial)
 
