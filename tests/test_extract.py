@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from vireid_core.compute import compute_plan
 from vireid_core.data import ReIDDataset, load_dataset
 from vireid_core.data.images import open_rgb
 from vireid_core.data.records import INFRARED, VISIBLE, Sample
@@ -24,6 +25,8 @@ from vireid_core.evaluation import (
 )
 
 HEIGHT, WIDTH = 32, 16
+# these tests check the batching, flip and order logic against a float32 forward pass, on every CPU
+FP32 = compute_plan("cpu", "fp32", channels_last=False)
 
 
 class DummyTwoStream(nn.Module):
@@ -41,7 +44,7 @@ class DummyTwoStream(nn.Module):
         for m in (VISIBLE, INFRARED):
             chosen = modality == m
             if chosen.any():
-                x[chosen] = self.stems[m](images[chosen])
+                x[chosen] = self.stems[m](images[chosen]).float()  # bf16 under CPU autocast
         out = self.head(nn.functional.adaptive_avg_pool2d(x, (2, 2)).flatten(1))
         return out if self.training else nn.functional.normalize(out, dim=1)
 
@@ -73,27 +76,27 @@ def manual_feature(model, sample, flip=True, renormalise=True):
 def test_extract_features_flip_average_renormalise_and_order(image_samples):
     model = DummyTwoStream().eval()
     transform = make_test_transform(HEIGHT, WIDTH)
-    features = extract_features(model, image_samples, transform, batch_size=3, progress=False)
+    features = extract_features(model, image_samples, transform, batch_size=3, progress=False, plan=FP32)
     assert features.shape == (7, 8) and features.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-6)
     for row, sample in zip(features, image_samples, strict=True):
         np.testing.assert_allclose(row, manual_feature(model, sample), atol=1e-5)
-    single = extract_features(model, image_samples, transform, batch_size=1, progress=False)
+    single = extract_features(model, image_samples, transform, batch_size=1, progress=False, plan=FP32)
     np.testing.assert_allclose(single, features, atol=1e-5)
 
-    raw = extract_features(model, image_samples, transform, renormalise=False, progress=False)
+    raw = extract_features(model, image_samples, transform, renormalise=False, progress=False, plan=FP32)
     assert (np.linalg.norm(raw, axis=1) < 1 - 1e-6).all()  # the flip average of two unit vectors
     np.testing.assert_allclose(raw[2], manual_feature(model, image_samples[2], renormalise=False), atol=1e-5)
-    no_flip = extract_features(model, image_samples, transform, flip=False, progress=False)
+    no_flip = extract_features(model, image_samples, transform, flip=False, progress=False, plan=FP32)
     np.testing.assert_allclose(no_flip[5], manual_feature(model, image_samples[5], flip=False), atol=1e-5)
 
 
 def test_each_modality_goes_through_its_own_stem_and_mode_is_restored(image_samples):
     model = DummyTwoStream().train()
     transform = make_test_transform(HEIGHT, WIDTH)
-    as_given = extract_features(model, image_samples[:2], transform, progress=False)
+    as_given = extract_features(model, image_samples[:2], transform, progress=False, plan=FP32)
     swapped = [Sample(s.path, s.pid, s.cam, 1 - s.modality) for s in image_samples[:2]]
-    other = extract_features(model, swapped, transform, progress=False)
+    other = extract_features(model, swapped, transform, progress=False, plan=FP32)
     assert model.training  # restored
     assert not np.allclose(as_given, other, atol=1e-3)
     np.testing.assert_allclose(as_given[0], manual_feature(model.eval(), image_samples[0]), atol=1e-5)

@@ -14,15 +14,24 @@ Autocast only changes the network's convolutions and matrix products. Everything
 between steps stays float32: the pooled feature and BN neck (``GeneralizedMeanPooling`` computes in
 float32), the memories, the losses and every BatchNorm running statistic (BatchNorm parameters and
 buffers are float32 under CPU autocast; ``tests/test_precision.py`` checks all of these).
+
+One guard: on this project's AMX machines, PyTorch 2.14's oneDNN bfloat16 kernels give wrong, often
+infinite, results for a strided 3 × 3 convolution whose output is one column wide (e.g. ResNet's
+layer4 on 64 × 32 images; found by a shape sweep: every failure was stride 2 with output width 1,
+all other shapes agree with float32 to bf16 rounding). :meth:`ComputePlan.prepare_model` therefore
+runs such convolutions in float32 under bfloat16 autocast (:func:`guard_bf16_convolutions`); at the
+demo's 128 × 64 no convolution has that shape, so the guard costs nothing there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 PRECISIONS = ("auto", "fp32", "bf16")
 _HAS_BF16_UNITS: bool | None = None
@@ -43,6 +52,33 @@ def cpu_has_bf16_matrix_units() -> bool:
             flags = []
         _HAS_BF16_UNITS = "avx512_bf16" in flags or "amx_bf16" in flags
     return _HAS_BF16_UNITS
+
+
+def _one_column_out(conv: nn.Conv2d, width: int) -> bool:
+    """True when ``conv`` maps an input ``width`` columns wide to a single column with a stride > 1."""
+    (kernel, stride, dilation) = (conv.kernel_size[1], conv.stride[1], conv.dilation[1])
+    padding = conv.padding[1] if isinstance(conv.padding, tuple) else 0
+    return stride > 1 and (width + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1 == 1
+
+
+def _guarded_conv_forward(self: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``Conv2d.forward``, in float32 when bfloat16 autocast meets the one-column shape (module text)."""
+    if (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+            and torch.get_autocast_dtype("cpu") == torch.bfloat16 and _one_column_out(self, x.shape[-1])):
+        with torch.autocast("cpu", enabled=False):
+            return self._conv_forward(x.float(), self.weight.float(),
+                                      None if self.bias is None else self.bias.float())
+    return nn.Conv2d.forward(self, x)
+
+
+def guard_bf16_convolutions(model: nn.Module) -> nn.Module:
+    """Make every strided ``Conv2d`` of ``model`` run in float32 when, under CPU bfloat16 autocast, its
+    output would be one column wide (the oneDNN bug of the module text); in place, returns ``model``.
+    Idempotent; other convolutions and every other precision are untouched."""
+    for module in model.modules():
+        if type(module) is nn.Conv2d and max(module.stride) > 1 and "forward" not in vars(module):
+            module.forward = types.MethodType(_guarded_conv_forward, module)
+    return model
 
 
 @dataclass(frozen=True)
@@ -72,9 +108,12 @@ class ComputePlan:
         return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
 
     def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
-        """Put ``model`` in this plan's memory format, in place (parameters stay the same objects)."""
+        """Put ``model`` in this plan's memory format, in place (parameters stay the same objects), with
+        the one-column convolution guard under bfloat16 (module text); returns ``model``."""
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
+        if self.autocast_dtype is torch.bfloat16:
+            guard_bf16_convolutions(model)
         return model
 
     def images(self, images: torch.Tensor) -> torch.Tensor:
