@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vireid_core import compute
-from vireid_core.compute import autocast_dtype_for, compute_plan, plan_for_config
+from vireid_core.compute import autocast_dtype_for, compute_plan, guard_bf16_convolutions, plan_for_config
 from vireid_core.config import get_preset
 from vireid_core.learning.memories import HybridMemory
 from vireid_core.learning.setup import build_configured_model
@@ -93,3 +93,26 @@ def test_bf16_training_step_keeps_features_memories_losses_and_bn_statistics_flo
             continue
         assert p.grad is not None and p.grad.dtype == torch.float32, name
         assert torch.isfinite(p.grad).all() and torch.isfinite(q.grad).all(), name
+
+
+def test_bf16_one_column_convolution_runs_in_float32_and_others_stay_bf16():
+    # PyTorch 2.14's AMX bf16 kernels break a stride-2 3x3 convolution with a one-column output
+    # (vireid_core/compute.py); the guard computes exactly that shape in float32, and only that shape.
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(64, 128, 3, stride=2, padding=1, bias=False)
+    guard_bf16_convolutions(torch.nn.Sequential(conv))
+    for width, guarded in ((2, True), (1, True), (4, False)):
+        x = torch.relu(torch.randn(16, 64, 4, width))
+        with torch.no_grad():
+            reference = torch.nn.functional.conv2d(x, conv.weight, stride=2, padding=1)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = conv(x)
+        assert out.dtype == (torch.float32 if guarded else torch.bfloat16), width
+        assert torch.isfinite(out).all()
+        error = float((out.float() - reference).norm() / reference.norm())
+        assert error < (1e-6 if guarded else 2e-2), (width, error)
+    assert guard_bf16_convolutions(torch.nn.Sequential(conv)) is not None  # idempotent
+    plan = compute_plan("cpu", "bf16", channels_last=True)
+    model = plan.prepare_model(_tiny_model())
+    assert all("forward" in vars(m) for m in model.modules()
+               if isinstance(m, torch.nn.Conv2d) and max(m.stride) > 1)
