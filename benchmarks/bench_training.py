@@ -8,7 +8,8 @@ data and the same starting weights, and the median of each is reported, so the r
 other load on the machine. Printed:
 
 * the training step (the engine's step A of one stage-1 epoch: infrared batch + both visible views,
-  forward, loss, backward, Adam): images/s;
+  forward, loss, backward, Adam): images/s; and the network alone on random images of the same
+  batch (no data loading, augmentation or memories), the part precision and memory format act on;
 * feature extraction of the training images (flip-averaged clustering features): images/s;
 * source pretraining steps: images/s;
 * the epoch split of the fast path (extract / associate / iterate, seconds and shares);
@@ -98,6 +99,26 @@ def _pretrain_rate(config, start, source, steps: int) -> float:
     return stats["images_per_second"]
 
 
+def _network_rate(config, start, steps: int = 6) -> float:
+    """images/s of the network alone on random images (forward, a float32 loss, backward, Adam; batch
+    128 = one step A's images): the part of a step that precision and memory format can speed up."""
+    plan = plan_for_config(config, torch.device("cpu"))
+    images = plan.images(torch.randn(128, 3, config.data.height, config.data.width))
+    modality = torch.cat([torch.zeros(64), torch.ones(64)]).long()
+    model = plan.prepare_model(copy.deepcopy(start)).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    times = []
+    for _ in range(steps + 1):
+        started = time.perf_counter()
+        with plan.autocast():
+            loss = model(images, modality).float().pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - started)
+    return 128 / statistics.median(times[1:])
+
+
 def _compile_probe(config, dataset, start, steps: int = 6) -> None:
     """Start-up cost and step speed of torch.compile on the fast path's training step."""
     plan = compute_plan("cpu", config.precision, channels_last=config.channels_last)
@@ -147,18 +168,21 @@ def main() -> None:
     plan = plan_for_config(config, torch.device("cpu"))
     print(f"preset {args.preset}: {len(dataset.train)} training images; fast path here = {plan.name}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    rates: dict[str, dict[str, list[float]]] = {k: {"step": [], "extract": [], "pretrain": []} for k in variants}
+    rates: dict[str, dict[str, list[float]]] = {k: {"step": [], "network": [], "extract": [], "pretrain": []}
+                                                for k in variants}
     records = []
     for _ in range(args.rounds):
         for name, cfg in variants.items():
             record = _epoch(cfg, dataset, start)
             rates[name]["step"].append(record["images_per_second"])
+            rates[name]["network"].append(_network_rate(cfg, start))
             rates[name]["extract"].append(_extraction_rate(cfg, start, samples, name == "fast"))
             rates[name]["pretrain"].append(_pretrain_rate(cfg, start, source, args.pretrain_steps))
             if name == "fast":
                 records.append(record)
     print(f"\n{'img/s (median of ' + str(args.rounds) + ')':<28}{'float32':>10}{'fast':>10}{'ratio':>8}")
-    for what, label in (("step", "training step"), ("extract", "feature extraction"),
+    for what, label in (("step", "training step"), ("network", "  of which the network alone"),
+                        ("extract", "feature extraction"),
                         ("pretrain", "source pretraining")):
         a, b = statistics.median(rates["float32"][what]), statistics.median(rates["fast"][what])
         print(f"{label:<28}{a:>10.0f}{b:>10.0f}{b / a:>7.2f}x")
