@@ -8,8 +8,9 @@ Errors the user can fix (bad paths, files and values, unwritable outputs, a full
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from vireid_core import commands
 from vireid_core.config import ABLATIONS, preset_names
@@ -28,10 +29,27 @@ commands:
 """
 
 
-def _add_synth(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("synth", help="write SynthVI in an official layout",
-                       description="Write the procedural SynthVI visible/infrared dataset in the official "
-                                   "SYSU-MM01 or RegDB layout (deterministic for a seed).")
+# Every command: its name, its one-line help in the command list, and the function that adds its options;
+# that function's docstring is the command's ``--help`` description. Filled by ``@_command`` in the order
+# of the definitions below, which is the order the commands are listed in.
+_AddOptions = Callable[[argparse.ArgumentParser], None]
+_COMMANDS: dict[str, tuple[str, _AddOptions]] = {}
+
+
+def _command(name: str, help_line: str) -> Callable[[_AddOptions], _AddOptions]:
+    """Register the decorated option adder as command ``name``, listed with ``help_line``."""
+
+    def register(add_options: _AddOptions) -> _AddOptions:
+        _COMMANDS[name] = (help_line, add_options)
+        return add_options
+
+    return register
+
+
+@_command("synth", "write SynthVI in an official layout")
+def _add_synth(p: argparse.ArgumentParser) -> None:
+    """Write the procedural SynthVI visible/infrared dataset in the official SYSU-MM01 or RegDB layout
+    (deterministic for a seed)."""
     p.add_argument("--out", required=True,
                    help="output folder (created; must be empty or an earlier SynthVI output)")
     p.add_argument("--layout", choices=("sysu", "regdb"), default="sysu")
@@ -48,9 +66,9 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--contact-sheet", default=None, help="also draw a contact sheet PNG here")
 
 
-def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="two-stage BMIL training",
-                       description="Train BMIL (stage 1 intra-modality, stage 2 cross-modality).")
+@_command("train", "two-stage BMIL training")
+def _add_train(p: argparse.ArgumentParser) -> None:
+    """Train BMIL (stage 1 intra-modality, stage 2 cross-modality)."""
     p.add_argument("--preset", required=True,
                    help=f"one of {', '.join(preset_names())}, optionally with ':paper' (the official code's "
                         "run settings: best test Rank-1 checkpoints, fp32) and/or an ablation suffix "
@@ -63,9 +81,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
 
 
-def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="evaluate a checkpoint",
-                       description="Evaluate a vireid (or official BMIL) checkpoint with the exact protocol.")
+@_command("evaluate", "evaluate a checkpoint")
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    """Evaluate a vireid (or official BMIL) checkpoint with the exact protocol."""
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--dataset", required=True, help="sysu | regdb | llcm | synthvi")
     p.add_argument("--data-root", default="", help="dataset folder (SynthVI: the generated SYSU layout)")
@@ -82,10 +100,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the main job on SynthVI",
-                       description="Generate SynthVI, train with the synthvi-cpu preset, evaluate, print "
-                                   "a results table and write the figures.")
+@_command("demo", "the main job on SynthVI")
+def _add_demo(p: argparse.ArgumentParser) -> None:
+    """Generate SynthVI, train with the synthvi-cpu preset, evaluate, print a results table and write the
+    figures."""
     p.add_argument("--out", default=None,
                    help="run folder (default: data_cache/runs/<preset>-<config hash>, the run the notebooks reuse)")
     p.add_argument("--preset", default="synthvi-cpu")
@@ -104,10 +122,9 @@ def _seeds_argument(text: str) -> int | list[int]:
         raise argparse.ArgumentTypeError(f"expected a count like 3 or a list like 2,3, got {text!r}") from None
 
 
-def _add_ablation(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ablation", help="M1-M6 over seeds",
-                       description="Run the paper's ablation M1-M6 on a preset over several seeds and "
-                                   "write a results JSON and table.")
+@_command("ablation", "M1-M6 over seeds")
+def _add_ablation(p: argparse.ArgumentParser) -> None:
+    """Run the paper's ablation M1-M6 on a preset over several seeds and write a results JSON and table."""
     p.add_argument("--preset", default="synthvi-cpu")
     p.add_argument("--seeds", type=_seeds_argument, default=3, metavar="N|S1,S2,...",
                    help="a count N (seeds 1..N, default 3) or a comma list of seeds, e.g. 2,3 to train "
@@ -121,18 +138,17 @@ def _add_ablation(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def _add_ablation_table(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ablation-table", help="print a finished ladder's table",
-                       description="Print the tables of an ablation/ladder folder over its complete seeds "
-                                   "(every row finished), with the issue-12 targets; trains nothing.")
+@_command("ablation-table", "print a finished ladder's table")
+def _add_ablation_table(p: argparse.ArgumentParser) -> None:
+    """Print the tables of an ablation/ladder folder over its complete seeds (every row finished), with the
+    issue-12 targets; trains nothing."""
     p.add_argument("--out", required=True, help="the folder the ablation command wrote")
 
 
-def _add_checkpoints(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("checkpoints", help="(re)write the shipped SynthVI models",
-                       description="Train the preset into data_cache (or reuse its cached run) and write "
-                                   "models/synthvi/<preset>/: start, stage-1 and final weights, results and a "
-                                   "manifest with the metrics the shipped weights give.")
+@_command("checkpoints", "(re)write the shipped SynthVI models")
+def _add_checkpoints(p: argparse.ArgumentParser) -> None:
+    """Train the preset into data_cache (or reuse its cached run) and write models/synthvi/<preset>/:
+    start, stage-1 and final weights, results and a manifest with the metrics the shipped weights give."""
     p.add_argument("--preset", default="synthvi-cpu")
     p.add_argument("--no-progress", action="store_true")
 
@@ -142,13 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vireid_core", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    sub = parser.add_subparsers(dest="command",
-                                metavar="{synth,train,evaluate,demo,ablation,ablation-table,checkpoints}")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(_COMMANDS) + "}")
     sub.required = True
-    for add in (_add_synth, _add_train, _add_evaluate, _add_demo, _add_ablation, _add_ablation_table,
-                _add_checkpoints):
-        add(sub)
-    for command in sub.choices.values():
+    for name, (help_line, add_options) in _COMMANDS.items():
+        command = sub.add_parser(name, help=help_line, description=inspect.cleandoc(add_options.__doc__ or ""))
+        add_options(command)
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the full traceback of an error")
     return parser
