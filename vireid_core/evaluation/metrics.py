@@ -174,7 +174,7 @@ def _rank_block(dist: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
         matches &= ~removed
     if matches.sum(axis=1).max() <= _MAX_MATCHES_FOR_COUNTING:
         return _rank_block_counted(dist, matches, removed, q_pids, g_pids, rule, group_order, group_starts)
-    return _rank_block_sorted(dist, q_pids, g_pids, q_cams, g_cams, rule, group_order, group_starts)
+    return _rank_block_sorted(dist, matches, removed, rule, group_order, group_starts)
 
 
 def _removed_in_gallery_order(matches: np.ndarray, q_cams: np.ndarray | None, g_cams: np.ndarray | None,
@@ -230,23 +230,20 @@ def _rank_block_counted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarr
     return np.where(valid, identities_ahead + 1, 0), ap, inp
 
 
-def _rank_block_sorted(dist: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
-                       q_cams: np.ndarray | None, g_cams: np.ndarray | None, rule: str,
+def _rank_block_sorted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarray | None, rule: str,
                        group_order: np.ndarray, group_starts: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Metrics of a block of queries by sorting each row (stable). Returns (hit rank; AP; INP)."""
+    """Metrics of a block of queries by sorting each row (stable). Returns (hit rank; AP; INP).
+
+    `matches` (the surviving true matches) and `removed` are in gallery order, as for `_rank_block_counted`;
+    both are put in each row's ranked order here.
+    """
     rows, num_g = dist.shape
     order = _stable_argsort_rows(dist)
-    matches = g_pids[order] == q_pids[:, None]
-    if rule == "sysu":
-        removed = (q_cams[:, None] == SYSU_CONFLICT_QUERY_CAM) & (g_cams[order] == SYSU_CONFLICT_GALLERY_CAM)
-    elif rule == "llcm":
-        removed = matches & (g_cams[order] == q_cams[:, None])
-    else:
-        removed = None
+    matches = np.take_along_axis(matches, order, axis=1)
     if removed is None:
         kept_rank = np.broadcast_to(np.arange(1, num_g + 1), (rows, num_g))
     else:
-        matches &= ~removed
+        removed = np.take_along_axis(removed, order, axis=1)
         kept_rank = np.cumsum(~removed, axis=1, dtype=np.int32)  # 1-based rank within the surviving list
     num_rel = matches.sum(axis=1)
     valid = num_rel > 0
