@@ -78,9 +78,11 @@ def _synthvi_smoke() -> RunConfig:
     config.intra_clustering = IntraClusteringConfig(k1=6, k2=2, eps_infrared=0.6, eps_visible=0.6, min_samples=2,
                                                     subset_ratio=0.5)
     config.global_clustering = GlobalClusteringConfig(k1=6, k2=2, eps=0.6, min_samples=2)
-    config.schedule = ScheduleConfig(iters=2, ir_batch=8, vis_batch=8, num_instances=4, eval_every=0,
-                                     stage1=StageSchedule(epochs=1, color_jitter_ir=True, eval_trials=1),
-                                     stage2=StageSchedule(epochs=1, color_jitter_ir=False, eval_trials=1))
+    # synthvi-cpu's schedule, shrunk: two iterations of small batches, one epoch and one trial per stage.
+    schedule = config.schedule
+    schedule.iters, schedule.ir_batch, schedule.vis_batch, schedule.num_instances = 2, 8, 8, 4
+    for stage in (schedule.stage1, schedule.stage2):
+        stage.epochs = stage.eval_trials = 1
     return config
 
 
