@@ -14,7 +14,9 @@ Ground-truth ids are read for diagnostics only, as in the engine's logs.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +37,16 @@ NEIGHBOURS = 10
 SHARE = f"test_other_modality_share_{NEIGHBOURS}nn"
 
 
+def _features(model: torch.nn.Module, samples: list, pipeline: Callable[[int, int], Any], config: RunConfig,
+              progress: bool, description: str, *, renormalise: bool) -> np.ndarray:
+    """Flip-averaged features of ``samples`` through ``pipeline`` at the config's image size, on its
+    device and with its compute plan."""
+    device = resolve_device(config.device)
+    return extract_features(model, samples, pipeline(config.data.height, config.data.width), device=device,
+                            flip=True, renormalise=renormalise, progress=progress,
+                            plan=plan_for_config(config, device), description=description)
+
+
 def other_modality_share(model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *,
                          progress: bool = False) -> dict[str, float]:
     """Other-modality share of the 10 nearest neighbours of every test image (self excluded).
@@ -45,10 +57,7 @@ def other_modality_share(model: torch.nn.Module, dataset: ReIDDataset, config: R
     under random neighbours}`` (fractions).
     """
     samples = list(dataset.query) + list(dataset.gallery_candidates)
-    device = resolve_device(config.device)
-    features = extract_features(model, samples, test_pipeline(config.data.height, config.data.width),
-                                device=device, flip=True, renormalise=True, progress=progress,
-                                plan=plan_for_config(config, device), description="test images (10-NN)")
+    features = _features(model, samples, test_pipeline, config, progress, "test images (10-NN)", renormalise=True)
     modality = np.array([s.modality for s in samples], dtype=np.int64)
     composition = knn_modality_composition(features, modality, ks=(NEIGHBOURS,))
     counts = {"visible": int((modality == VISIBLE).sum()), "infrared": int((modality == INFRARED).sum())}
@@ -74,10 +83,7 @@ def training_clustering(model: torch.nn.Module, dataset: ReIDDataset, config: Ru
     and ``intra_ari_infrared`` / ``intra_ari_visible`` of the per-modality clusterings (``intra_clustering``).
     """
     samples = list(dataset.train)
-    device = resolve_device(config.device)
-    features = extract_features(model, samples, cluster_pipeline(config.data.height, config.data.width),
-                                device=device, renormalise=False, progress=progress,
-                                plan=plan_for_config(config, device), description="training images")
+    features = _features(model, samples, cluster_pipeline, config, progress, "training images", renormalise=False)
     modality = np.array([s.modality for s in samples], dtype=np.int64)
     true_ids = np.array([s.pid for s in samples], dtype=np.int64)
     out: dict[str, float] = {}
