@@ -190,9 +190,7 @@ class ClusterExplorerPanel:
         self.refresh()
 
 
-def cluster_explorer_panel(explorer: Any, *, k1_values: Sequence[int], k2_values: Sequence[int],
-                           eps_values: Sequence[float], min_samples: int = 4, initial: dict[str, Any] | None = None,
-                           debounce: float = 0.3) -> ClusterExplorerPanel:
-    """The :class:`ClusterExplorerPanel` over ``explorer`` (display the returned object)."""
-    return ClusterExplorerPanel(explorer, k1_values=k1_values, k2_values=k2_values, eps_values=eps_values,
-                                min_samples=min_samples, initial=initial, debounce=debounce)
+def cluster_explorer_panel(explorer: Any, **options: Any) -> ClusterExplorerPanel:
+    """The :class:`ClusterExplorerPanel` over ``explorer`` (display the returned object); ``options`` are the
+    panel's keyword arguments (``k1_values``, ``k2_values``, ``eps_values``, ``min_samples``, ``initial``, ...)."""
+    return ClusterExplorerPanel(explorer, **options)
