@@ -90,6 +90,13 @@ def train_run(config: RunConfig, out_dir: str | Path | None, *, resume: bool = F
         return _train_and_evaluate(config, run, resume, callbacks, notify, cache_dir, progress, final_trials)
 
 
+def _train_or_resume(config: RunConfig, run: RunDir, cache_dir: str | Path, progress: bool,
+                     final_trials: int) -> RunResult:
+    """:func:`train_run` into ``run``'s folder, continuing an interrupted training when its ``last.pt`` is there."""
+    return train_run(config, run.path, resume=run.last.is_file(), cache_dir=cache_dir, progress=progress,
+                     final_trials=final_trials)
+
+
 def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, callbacks: list[Callback],
                         notify: Callable[[str], None], cache_dir: str | Path, progress: bool,
                         final_trials: int) -> RunResult:
@@ -228,8 +235,7 @@ def run_ablation(preset: str, names: Sequence[str], seeds: int | Sequence[int], 
                     run_baseline_row(name, config, run.path, cache_dir=cache_dir, progress=progress,
                                      trials=final_trials)
                 else:
-                    train_run(config, run.path, resume=run.last.is_file(), cache_dir=cache_dir, progress=progress,
-                              final_trials=final_trials)
+                    _train_or_resume(config, run, cache_dir, progress, final_trials)
             if name in ABLATIONS:
                 ensure_probes(run.path, cache_dir=cache_dir, progress=progress)
     summary = summarise(folder.path, names, chosen, preset,
@@ -305,8 +311,7 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = DEFAULT_CACHE,
                         f"models (models/synthvi/) nor a run in {run.path}; set train_fresh = True (train=True) "
                         "to train one into the cache, or use the preset's default settings")
     if trained_now:
-        result = train_run(config, run.path, resume=run.last.is_file(), cache_dir=cache_dir, progress=progress,
-                           final_trials=final_trials)
+        result = _train_or_resume(config, run, cache_dir, progress, final_trials)
     else:
         saved = json.loads(run.results.read_text())
         result = RunResult(out_dir=run.path, history=saved["history"], evaluations=saved["evaluations"],
