@@ -33,6 +33,13 @@ def apply_style() -> None:
                          "axes.titlesize": 11, "figure.titlesize": 12})
 
 
+def titled(fig: Figure, title: str) -> Figure:
+    """``fig`` with its title (``suptitle``) and a tight layout: the last step of most figures here."""
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: Figure, name: str, figures_dir: str | Path = "figures") -> Path:
     """Save ``fig`` as ``figures_dir/name.png`` (tight bounding box); returns the path."""
     path = Path(figures_dir) / (name if name.endswith(".png") else f"{name}.png")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, detached_figure, plt, sns
+from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, detached_figure, plt, sns, titled
 
 PAIR_PALETTE = {"same id, same modality": "#1b7837", "same id, cross modality": "#a6dba0",
                 "different id, same modality": "#762a83", "different id, cross modality": "#c2a5cf"}
@@ -125,9 +125,7 @@ def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray,
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)
 
 
 def plot_cluster_compositions(labels_by_name: dict[str, np.ndarray], modality: np.ndarray, title: str,
@@ -189,9 +187,7 @@ def plot_clustering_scores(reports: dict[str, dict[str, Any]], title: str,
         ax.bar_label(bars, fmt="%.2f" if key != "n_clusters" else "%.0f", fontsize=8)
         ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
         ax.set_title(key.replace("_", " "), fontsize=9)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)
 
 
 def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, same_id: np.ndarray,
@@ -223,9 +219,7 @@ def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, 
     handles = [plt.Rectangle((0, 0), 1, 1, color=MODALITY_COLOURS[m]) for m in (0, 1)]
     handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch="//"))
     axes[0, 0].legend(handles, ["visible", "infrared", "different person"], fontsize=8, loc="upper right")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)
 
 
 def plot_parameter_sweep(rows: Sequence[dict[str, Any]],
@@ -248,6 +242,4 @@ def plot_parameter_sweep(rows: Sequence[dict[str, Any]],
         ax.set_title(key.replace("_", " "))
         ax.set_ylim(-0.02, 1.02)
     axes[1].legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)

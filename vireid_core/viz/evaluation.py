@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from vireid_core.viz.base import apply_style, plt, sns
+from vireid_core.viz.base import apply_style, plt, sns, titled
 
 
 def plot_cmc(curves: dict[str, Sequence[float]],
@@ -46,9 +46,7 @@ def plot_ablation(aggregate: dict[str, dict[str, dict[str, float]]],
         ax.bar_label(bars, fmt="%.2f" if metric.startswith("global") else "%.1f", fontsize=7)
         ax.set_title(metric.replace("global_cross_modality_pair_", "cross-modality pair ").replace("_", " ")
                      .replace("rank1", "Rank-1 (%)").replace("mAP", "mAP (%)"), fontsize=9)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)
 
 
 def ablation_rows(aggregate: dict[str, dict[str, dict[str, float]]], descriptions: dict[str, str] | None = None

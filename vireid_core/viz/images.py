@@ -9,7 +9,7 @@ from matplotlib.patches import Rectangle
 
 from vireid_core.data.images import open_rgb
 from vireid_core.data.records import Sample
-from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, plt
+from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, plt, titled
 
 MATCH_COLOURS = {True: "#1a9641", False: "#d7191c"}  # green = same identity, red = different
 
@@ -57,9 +57,7 @@ def plot_modality_samples(samples: Sequence[Sample], pids: Sequence[int], per_mo
     for m in (0, 1):
         axes[0, m * per_modality].annotate(MODALITY_LABELS[m], (0, 1.35), xycoords="axes fraction",
                                            color=MODALITY_COLOURS[m], fontweight="bold")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)
 
 
 def plot_neighbour_strips(samples: Sequence[Sample], query: int, lists: dict[str, Sequence[int]],
@@ -87,9 +85,7 @@ def plot_neighbour_strips(samples: Sequence[Sample], query: int, lists: dict[str
         other = sum(samples[int(i)].modality != q.modality for i in ids)
         axes[r, -1].annotate(f"{other}/{len(ids)} other modality", (1.05, 0.5), xycoords="axes fraction",
                              fontsize=8, va="center")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)
 
 
 def plot_retrieval_gallery(queries: Sequence[Sample], gallery: Sequence[Sample], ranked: np.ndarray,
@@ -112,6 +108,4 @@ def plot_retrieval_gallery(queries: Sequence[Sample], gallery: Sequence[Sample],
         _show(axes[r, 0], q, MODALITY_COLOURS[q.modality], f"query id {q.pid}")
         for c in range(k):
             _show(axes[r, c + 1], gallery[int(ranked[r, c])], MATCH_COLOURS[bool(correct[r, c])], f"{c + 1}")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from vireid_core.learning.callbacks import Callback
-from vireid_core.viz.base import MODALITY_COLOURS, STAGE_COLOURS, apply_style, plt, save_figure, sns
+from vireid_core.viz.base import MODALITY_COLOURS, STAGE_COLOURS, apply_style, plt, save_figure, sns, titled
 
 
 def _series(history: Sequence[dict[str, Any]], *keys: str) -> list[float]:
@@ -62,9 +62,7 @@ def plot_live_training(history: Sequence[dict[str, Any]], iteration_losses: Sequ
     for a in (axes[0, 1], axes[1, 0], axes[1, 1]):
         a.set_xticks(x, ticks, rotation=45, fontsize=7)
         a.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return titled(fig, title)
 
 
 class LiveTrainingPlot(Callback):
