@@ -99,46 +99,24 @@ def _alive(pid: int, start: str | None) -> bool:
     return start is None or now is None or now == start
 
 
+def _file(name: str, what: str) -> property:
+    """A folder class's read-only property ``self.path / name``, documented as ``name``: ``what``."""
+    return property(lambda self: self.path / name, doc=f"``{name}``: {what}")
+
+
 class RunDir:
     """The files of one run folder (every name lives here) and the lock of its writer."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    @property
-    def config(self) -> Path:
-        """``config.json``: the resolved config of the run."""
-        return self.path / "config.json"
-
-    @property
-    def metrics(self) -> Path:
-        """``metrics.jsonl``: one JSON line per finished epoch."""
-        return self.path / "metrics.jsonl"
-
-    @property
-    def last(self) -> Path:
-        """``last.pt``: the resumable checkpoint."""
-        return self.path / "last.pt"
-
-    @property
-    def results(self) -> Path:
-        """``results.json``: history and final evaluations."""
-        return self.path / "results.json"
-
-    @property
-    def probes(self) -> Path:
-        """``probes.json``: the ladder's probes of the run's final model (:mod:`vireid_core.ladder_probes`)."""
-        return self.path / "probes.json"
-
-    @property
-    def oracle_weights(self) -> Path:
-        """``oracle.pt``: the weights of the ladder's supervised oracle row."""
-        return self.path / "oracle.pt"
-
-    @property
-    def lock_file(self) -> Path:
-        """``run.lock``: present while a training writes the folder."""
-        return self.path / LOCK_NAME
+    config = _file("config.json", "the resolved config of the run.")
+    metrics = _file("metrics.jsonl", "one JSON line per finished epoch.")
+    last = _file("last.pt", "the resumable checkpoint.")
+    results = _file("results.json", "history and final evaluations.")
+    probes = _file("probes.json", "the ladder's probes of the run's final model (:mod:`vireid_core.ladder_probes`).")
+    oracle_weights = _file("oracle.pt", "the weights of the ladder's supervised oracle row.")
+    lock_file = _file(LOCK_NAME, "present while a training writes the folder.")
 
     def stage_last(self, stage: int) -> Path:
         """The model at the end of ``stage``."""
@@ -280,15 +258,8 @@ class ShippedDir(RunDir):
             return None  # trained on images an older generator drew
         return folder
 
-    @property
-    def start(self) -> Path:
-        """``start.pt``: the source-pretrained start the shipped run trained from."""
-        return self.path / "start.pt"
-
-    @property
-    def manifest(self) -> Path:
-        """``manifest.json``: config, digests and the metrics the shipped weights give."""
-        return self.path / "manifest.json"
+    start = _file("start.pt", "the source-pretrained start the shipped run trained from.")
+    manifest = _file("manifest.json", "config, digests and the metrics the shipped weights give.")
 
     def read_manifest(self) -> dict[str, Any] | None:
         """The manifest, or None when the folder has none."""
@@ -314,10 +285,7 @@ class AblationDir:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    @property
-    def summary(self) -> Path:
-        """``ablation.json``: the aggregate, paired differences and tables over the finished seeds."""
-        return self.path / "ablation.json"
+    summary = _file("ablation.json", "the aggregate, paired differences and tables over the finished seeds.")
 
     def run(self, row: str, seed: int) -> RunDir:
         """The run folder of ``row`` for ``seed``."""
