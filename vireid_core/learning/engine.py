@@ -287,15 +287,17 @@ class Engine:
         self._message(f"resumed from {path}: stage {self.stage}, next epoch {self.next_epoch}")
         return True
 
+    def _save_model(self, path: Path, stage: int, epoch: int, selection: str) -> None:
+        """Write the model's weights as ``path``, labelled with its stage, epoch and how it was selected."""
+        save_checkpoint(path, {"model": self.model.state_dict(), "stage": stage, "epoch": epoch,
+                               "selection": selection, "config": self.config.to_dict()})
+
     def _finish_epoch(self, record: dict[str, Any]) -> None:
         ev = record.get("eval")
         if ev is not None and ev["rank1"] > self.best.get(self.stage, -1.0):
             self.best[self.stage] = ev["rank1"]
             if self.run_dir is not None and dist.is_main():
-                save_checkpoint(self.run_dir.best(self.stage),
-                                {"model": self.model.state_dict(), "stage": self.stage,
-                                 "epoch": record["epoch"], "selection": "best on test Rank-1",
-                                 "config": self.config.to_dict()})
+                self._save_model(self.run_dir.best(self.stage), self.stage, record["epoch"], "best on test Rank-1")
         self.history.append(record)
         self.next_epoch = record["epoch"] + 1
         self.save()
@@ -315,10 +317,7 @@ class Engine:
             self.stage_states[stage] = {k: v.detach().cpu().clone()
                                         for k, v in self.model.state_dict().items()}
             if self.run_dir is not None and dist.is_main():
-                save_checkpoint(self.run_dir.stage_last(stage),
-                                {"model": self.model.state_dict(), "stage": stage,
-                                 "epoch": self._epochs(stage) - 1, "selection": "last epoch",
-                                 "config": self.config.to_dict()})
+                self._save_model(self.run_dir.stage_last(stage), stage, self._epochs(stage) - 1, "last epoch")
         dist.sync_buffers(self.model)
         summary = {"history": self.history, "best_rank1": self.best}
         self._emit("on_run_end", summary)
