@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(PY) -m vireid_core demo
 
 test: $(STAMP) browser-deps
+	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	VIREID_BROWSER_TEST=1 $(PY) -m pytest
 
@@ -38,6 +39,7 @@ lab: $(STAMP)
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
+	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 
 # Re-train (or reuse the cached run of) synthvi-cpu and rewrite the shipped models in models/synthvi/.
