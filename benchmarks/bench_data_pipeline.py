@@ -48,9 +48,11 @@ def main() -> None:
             cached_dataset = ImageListDataset(samples, views, cache_images=True)
             images_per_second(cached_dataset, passes=1)  # fill the cache
             cached = images_per_second(cached_dataset, passes=2)
-            print(f"visible 2-view train transform at {height}x{width} from 128x64 JPEGs: "
-                  f"{plain:7.1f} img/s without cache, {cached:7.1f} img/s with cache "
-                  f"(x{cached / plain:.2f})")
+            print(
+                f"visible 2-view train transform at {height}x{width} from 128x64 JPEGs: "
+                f"{plain:7.1f} img/s without cache, {cached:7.1f} img/s with cache "
+                f"(x{cached / plain:.2f})"
+            )
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 500, 22_258)
@@ -62,8 +64,7 @@ def main() -> None:
         sampler.set_epoch(epoch)
         indices = sampler.indices()
     elapsed = (time.perf_counter() - start) / repeats
-    print(f"IdentityInstanceSampler pass (22,258 images, 500 labels): {elapsed * 1e3:.1f} ms, "
-          f"{len(indices)} indices")
+    print(f"IdentityInstanceSampler pass (22,258 images, 500 labels): {elapsed * 1e3:.1f} ms, {len(indices)} indices")
 
 
 if __name__ == "__main__":

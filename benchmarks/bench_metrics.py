@@ -62,8 +62,12 @@ def make_setting(rng: np.random.Generator, dim: int = 2048):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loop-trials", type=int, default=20,
-                        help="how many of the 20 (mode, trial) settings the slow loop runs (time is scaled)")
+    parser.add_argument(
+        "--loop-trials",
+        type=int,
+        default=20,
+        help="how many of the 20 (mode, trial) settings the slow loop runs (time is scaled)",
+    )
     args = parser.parse_args()
     settings = make_setting(np.random.default_rng(0))
     print(f"{len(settings)} settings: 3803 queries x (301 | 112) gallery, 10 trials x 2 modes")

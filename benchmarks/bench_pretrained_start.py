@@ -38,8 +38,9 @@ def _config(start: str):
     if start == "random":
         return get_preset("synthvi-cpu", {"pretrain.enabled": False})
     if start == "effnet":
-        return get_preset("synthvi-cpu", {"pretrain.enabled": False, "model.arch": "effnet_lite0",
-                                          "model.pretrained": "imagenet"})
+        return get_preset(
+            "synthvi-cpu", {"pretrain.enabled": False, "model.arch": "effnet_lite0", "model.pretrained": "imagenet"}
+        )
     if start == "source":
         return get_preset("synthvi-cpu")
     raise ValueError(f"unknown start {start!r}; expected random, effnet or source")
@@ -53,21 +54,39 @@ def measure(start: str, max_train: int) -> dict[str, float]:
     prep = time.perf_counter() - t0
     model.eval()
     rng = np.random.default_rng(0)
-    train = [dataset.train[i] for i in np.sort(rng.choice(len(dataset.train), min(max_train, len(dataset.train)),
-                                                           replace=False))]
+    train = [
+        dataset.train[i]
+        for i in np.sort(rng.choice(len(dataset.train), min(max_train, len(dataset.train)), replace=False))
+    ]
     feats = extract_features(model, train, cluster_transform(config.data.height, config.data.width), progress=False)
     modality = np.array([s.modality for s in train])
     ids = np.array([s.pid for s in train])
     gap = modality_gap(feats, modality, ids)
     comp = knn_modality_composition(feats, modality, ks=(20,))
-    report = mean_metrics(evaluate(model, dataset, mode="all", trials=range(3), height=config.data.height,
-                                       width=config.data.width, progress=False))["all"]
+    report = mean_metrics(
+        evaluate(
+            model,
+            dataset,
+            mode="all",
+            trials=range(3),
+            height=config.data.height,
+            width=config.data.width,
+            progress=False,
+        )
+    )["all"]
     g = config.global_clustering  # (k1, k2 equal the intra clustering's in every preset)
     k1, k2, eps = g.k1, g.k2, g.eps
     plain = clustering_report(cluster_dbscan(jaccard_distance(feats, k1, k2), eps), modality, ids)
     maj = clustering_report(cluster_dbscan(modality_aware_jaccard(feats, modality, k1, k2), eps), modality, ids)
-    return {"prep_s": prep, "gap": gap, "comp": comp, "r1": 100 * report["rank1"], "mAP": 100 * report["mAP"],
-            "plain": plain, "maj": maj}
+    return {
+        "prep_s": prep,
+        "gap": gap,
+        "comp": comp,
+        "r1": 100 * report["rank1"],
+        "mAP": 100 * report["mAP"],
+        "plain": plain,
+        "maj": maj,
+    }
 
 
 def main() -> None:
@@ -84,8 +103,10 @@ def main() -> None:
         print(f"IR->visible all-search before training: R1 {m['r1']:.1f}  mAP {m['mAP']:.1f}")
         for name in ("plain", "maj"):
             r = m[name]
-            print(f"{name:>5} Jaccard+DBSCAN: clusters {r['n_clusters']}  mixed {r['mixed_cluster_fraction']:.2f}  "
-                  f"ARI {r['ari']:.3f}  x-pair precision {r.get('cross_modality_pair_precision', float('nan')):.3f}")
+            print(
+                f"{name:>5} Jaccard+DBSCAN: clusters {r['n_clusters']}  mixed {r['mixed_cluster_fraction']:.2f}  "
+                f"ARI {r['ari']:.3f}  x-pair precision {r.get('cross_modality_pair_precision', float('nan')):.3f}"
+            )
 
 
 if __name__ == "__main__":

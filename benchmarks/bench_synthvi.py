@@ -52,9 +52,7 @@ def write_speed(config: SynthVIConfig) -> tuple[float, int]:
     return count / elapsed, count
 
 
-def sample_images(
-    config: SynthVIConfig, n_ids: int, per_camera: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_images(config: SynthVIConfig, n_ids: int, per_camera: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Up to `per_camera` images per (id, present camera) of the first `n_ids` identities.
 
     Returns (images uint8 [N, H, W, 3], pids [N], modality [N]).
@@ -129,9 +127,7 @@ def bias_statistics(features: np.ndarray, pids: np.ndarray, modality: np.ndarray
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ids", type=int, default=100, help="identities for the bias statistics")
-    parser.add_argument(
-        "--per-camera", type=int, default=4, help="images per (id, camera) for the statistics"
-    )
+    parser.add_argument("--per-camera", type=int, default=4, help="images per (id, camera) for the statistics")
     parser.add_argument("--full", action="store_true", help="also write and time the whole default SYSU set")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -44,10 +44,11 @@ from vireid_core.workflow import prepare_dataset, prepare_model, source_samples,
 
 
 def _variants(preset: str, iters: int) -> dict:
-    base = {"schedule.stage1.epochs": 1, "schedule.stage2.epochs": 0, "schedule.eval_every": 0,
-            "schedule.iters": iters}
-    return {"float32": get_preset(preset, {**base, "precision": "fp32", "channels_last": False}),
-            "fast": get_preset(preset, {**base, "precision": "auto", "channels_last": True})}
+    base = {"schedule.stage1.epochs": 1, "schedule.stage2.epochs": 0, "schedule.eval_every": 0, "schedule.iters": iters}
+    return {
+        "float32": get_preset(preset, {**base, "precision": "fp32", "channels_last": False}),
+        "fast": get_preset(preset, {**base, "precision": "auto", "channels_last": True}),
+    }
 
 
 def _epoch(config, dataset, start) -> dict:
@@ -79,9 +80,12 @@ def _augmentation_seconds(config, dataset, batches: int = 3) -> float:
 
     c, s = config.data, config.schedule
     by_modality = {m: [open_rgb(x.path) for x in dataset.train if x.modality == m][: s.ir_batch] for m in (0, 1)}
-    views = {VISIBLE: [train_transform(VISIBLE, height=c.height, width=c.width, view=v) for v in (1, 2)],
-             INFRARED: [train_transform(INFRARED, height=c.height, width=c.width, view=1,
-                                        color_jitter_ir=s.stage1.color_jitter_ir)]}
+    views = {
+        VISIBLE: [train_transform(VISIBLE, height=c.height, width=c.width, view=v) for v in (1, 2)],
+        INFRARED: [
+            train_transform(INFRARED, height=c.height, width=c.width, view=1, color_jitter_ir=s.stage1.color_jitter_ir)
+        ],
+    }
     counts = {VISIBLE: s.vis_batch, INFRARED: s.ir_batch}
     started = time.perf_counter()
     for _ in range(batches):
@@ -94,8 +98,16 @@ def _augmentation_seconds(config, dataset, batches: int = 3) -> float:
 
 def _pretrain_rate(config, start, source, steps: int) -> float:
     plan = plan_for_config(config, torch.device("cpu"))
-    stats = pretrain_on_source(copy.deepcopy(start), source, iterations=steps, batch_size=config.pretrain.batch_size,
-                               height=config.data.height, width=config.data.width, progress=False, plan=plan)
+    stats = pretrain_on_source(
+        copy.deepcopy(start),
+        source,
+        iterations=steps,
+        batch_size=config.pretrain.batch_size,
+        height=config.data.height,
+        width=config.data.width,
+        progress=False,
+        plan=plan,
+    )
     return stats["images_per_second"]
 
 
@@ -139,9 +151,11 @@ def _compile_probe(config, dataset, start, steps: int = 6) -> None:
             optimizer.step()
             times.append(time.perf_counter() - started)
         rates[name] = (times[0], 128 / statistics.median(times[1:]))
-    print(f"torch.compile: first step {rates['compiled'][0]:.0f} s (eager {rates['eager'][0]:.1f} s); "
-          f"steady {rates['compiled'][1]:.0f} vs {rates['eager'][1]:.0f} img/s "
-          f"({rates['compiled'][1] / rates['eager'][1]:.2f}x)")
+    print(
+        f"torch.compile: first step {rates['compiled'][0]:.0f} s (eager {rates['eager'][0]:.1f} s); "
+        f"steady {rates['compiled'][1]:.0f} vs {rates['eager'][1]:.0f} img/s "
+        f"({rates['compiled'][1] / rates['eager'][1]:.2f}x)"
+    )
 
 
 def main() -> None:
@@ -161,15 +175,19 @@ def main() -> None:
     dataset = prepare_dataset(config, progress=False)
     start = prepare_model(config, progress=False)  # the cached start (trained once if missing)
     source_cfg = synthvi_config(config)  # the source set prepare_model pretrains on (same folder)
-    source_root = write_source_set(Path("data_cache") / f"synthvi-source-{stable_digest(source_cfg.to_dict())}",
-                                   source_cfg, progress=False)
+    source_root = write_source_set(
+        Path("data_cache") / f"synthvi-source-{stable_digest(source_cfg.to_dict())}", source_cfg, progress=False
+    )
     source = source_samples(source_root)
     samples = list(dataset.train)[: args.extract_images]
     plan = plan_for_config(config, torch.device("cpu"))
-    print(f"preset {args.preset}: {len(dataset.train)} training images; fast path here = {plan.name}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    rates: dict[str, dict[str, list[float]]] = {k: {"step": [], "network": [], "extract": [], "pretrain": []}
-                                                for k in variants}
+    print(
+        f"preset {args.preset}: {len(dataset.train)} training images; fast path here = {plan.name}; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    rates: dict[str, dict[str, list[float]]] = {
+        k: {"step": [], "network": [], "extract": [], "pretrain": []} for k in variants
+    }
     records = []
     for _ in range(args.rounds):
         for name, cfg in variants.items():
@@ -181,9 +199,12 @@ def main() -> None:
             if name == "fast":
                 records.append(record)
     print(f"\n{'img/s (median of ' + str(args.rounds) + ')':<28}{'float32':>10}{'fast':>10}{'ratio':>8}")
-    for what, label in (("step", "training step"), ("network", "  of which the network alone"),
-                        ("extract", "feature extraction"),
-                        ("pretrain", "source pretraining")):
+    for what, label in (
+        ("step", "training step"),
+        ("network", "  of which the network alone"),
+        ("extract", "feature extraction"),
+        ("pretrain", "source pretraining"),
+    ):
         a, b = statistics.median(rates["float32"][what]), statistics.median(rates["fast"][what])
         print(f"{label:<28}{a:>10.0f}{b:>10.0f}{b / a:>7.2f}x")
     parts = ("extract", "association", "iterations")
@@ -191,11 +212,14 @@ def main() -> None:
     total = sum(split.values())
     per_iter = split["iterations"] / args.iters
     augment = _augmentation_seconds(config, dataset)
-    print(f"augmentations of one training step: {augment:.3f} s, {100 * augment / per_iter:.0f} % of the fast "
-          "path's step")
-    print(f"\nfast-path stage-1 epoch ({args.iters} iterations): "
-          + ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in split.items())
-          + f"; {per_iter:.2f} s per iteration")
+    print(
+        f"augmentations of one training step: {augment:.3f} s, {100 * augment / per_iter:.0f} % of the fast path's step"
+    )
+    print(
+        f"\nfast-path stage-1 epoch ({args.iters} iterations): "
+        + ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in split.items())
+        + f"; {per_iter:.2f} s per iteration"
+    )
     if args.workers:
         # DataLoader worker processes on 2 cores: the engine loads in-process on CPU; one worker would
         # overlap decoding/augmentation with the step but competes with torch's two threads.

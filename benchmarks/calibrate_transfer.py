@@ -54,8 +54,9 @@ def _parse(text: str) -> tuple[str, Any]:
     return key, json.loads(value) if value not in ("luminance", "near_infrared") else value
 
 
-def train_per_modality(model: nn.Module, samples: list[Sample], steps: int, plan: ComputePlan, *,
-                       batch_size: int = 64, seed: int = 1) -> None:
+def train_per_modality(
+    model: nn.Module, samples: list[Sample], steps: int, plan: ComputePlan, *, batch_size: int = 64, seed: int = 1
+) -> None:
     """Identity classification within each modality: half of each step's images are visible and scored
     by a visible-only classifier, half infrared and scored by an infrared-only one. No loss compares a
     visible image with an infrared one."""
@@ -65,8 +66,9 @@ def train_per_modality(model: nn.Module, samples: list[Sample], steps: int, plan
     for m in (VISIBLE, INFRARED):
         rows = np.flatnonzero(modality == m)
         classes, labels = np.unique(pids[rows], return_inverse=True)
-        datasets.append(ImageListDataset([samples[i] for i in rows], [_transform(m, 128, 64, 0.5)], labels,
-                                         cache_images=True))
+        datasets.append(
+            ImageListDataset([samples[i] for i in rows], [_transform(m, 128, 64, 0.5)], labels, cache_images=True)
+        )
         heads.append(nn.Linear(model.feature_dim, classes.size, bias=False))
     torch.manual_seed(seed)
     for head in heads:
@@ -75,9 +77,10 @@ def train_per_modality(model: nn.Module, samples: list[Sample], steps: int, plan
     model.train()
     params = list(model.parameters()) + [p for head in heads for p in head.parameters()]
     optimizer = torch.optim.Adam(params, lr=1e-3, weight_decay=5e-4)
-    streams = [iter(DataLoader(d, batch_sampler=_batches(len(d), batch_size // 2, steps,
-                                                         np.random.default_rng(seed + m))))
-               for m, d in enumerate(datasets)]
+    streams = [
+        iter(DataLoader(d, batch_sampler=_batches(len(d), batch_size // 2, steps, np.random.default_rng(seed + m))))
+        for m, d in enumerate(datasets)
+    ]
     for _ in range(steps):
         loss = torch.zeros(())
         for m, (stream, head) in enumerate(zip(streams, heads, strict=True)):
@@ -93,21 +96,35 @@ def train_per_modality(model: nn.Module, samples: list[Sample], steps: int, plan
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", action="append", default=[], type=_parse, metavar="FIELD=VALUE",
-                        help="a SynthVIConfig field, e.g. ir_lum_mix=0.55")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=_parse,
+        metavar="FIELD=VALUE",
+        help="a SynthVIConfig field, e.g. ir_lum_mix=0.55",
+    )
     parser.add_argument("--modes", default="shared,sep")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--width", type=float, default=0.25)
-    parser.add_argument("--start", type=Path, default=None,
-                        help="begin from this checkpoint's weights (default: seeded random initialisation)")
+    parser.add_argument(
+        "--start",
+        type=Path,
+        default=None,
+        help="begin from this checkpoint's weights (default: seeded random initialisation)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     config = get_preset("synthvi-cpu", {"model.width_multiplier": args.width})
     torch.set_num_threads(config.threads)
     synth = dataclasses.replace(synthvi_config(config), **dict(args.set))
     plan = plan_for_config(config, torch.device("cpu"))
-    report: dict[str, Any] = {"overrides": dict(args.set), "steps": args.steps, "width": args.width,
-                              "start": str(args.start) if args.start else "random"}
+    report: dict[str, Any] = {
+        "overrides": dict(args.set),
+        "steps": args.steps,
+        "width": args.width,
+        "start": str(args.start) if args.start else "random",
+    }
     with tempfile.TemporaryDirectory() as scratch:
         dataset = load_dataset("sysu", write_dataset(Path(scratch) / "sysu", "sysu", synth, progress=False))
         for mode in args.modes.split(","):
@@ -116,17 +133,30 @@ def main() -> None:
                 load_model_weights(model, load_checkpoint(args.start)["model"], f"start weights {args.start}")
             started = time.perf_counter()
             if mode == "shared":
-                pretrain_on_source(model, list(dataset.train), iterations=args.steps, batch_size=64, lr=1e-3,
-                                   seed=1, progress=False, plan=plan, visible_channel_aug=0.5)
+                pretrain_on_source(
+                    model,
+                    list(dataset.train),
+                    iterations=args.steps,
+                    batch_size=64,
+                    lr=1e-3,
+                    seed=1,
+                    progress=False,
+                    plan=plan,
+                    visible_channel_aug=0.5,
+                )
             elif mode == "sep":
                 train_per_modality(model, list(dataset.train), args.steps, plan)
             else:
                 raise SystemExit(f"unknown mode {mode!r}; expected shared or sep")
             model.eval()
-            metrics = next(iter(evaluate_run(model, dataset, config, trials=3, progress=False,
-                                             settings="all").values()))
-            report[mode] = {"R1": round(100 * metrics["rank1"], 2), "mAP": round(100 * metrics["mAP"], 2),
-                            "seconds": round(time.perf_counter() - started)}
+            metrics = next(
+                iter(evaluate_run(model, dataset, config, trials=3, progress=False, settings="all").values())
+            )
+            report[mode] = {
+                "R1": round(100 * metrics["rank1"], 2),
+                "mAP": round(100 * metrics["mAP"], 2),
+                "seconds": round(time.perf_counter() - started),
+            }
     text = json.dumps(report, indent=1)
     print(text)
     if args.out:

@@ -19,13 +19,13 @@ from vireid_core.learning.memories import HybridMemory
 from vireid_core.model import build_model
 
 
-def measure(arch: str, kw: dict, *, batch: int, height: int, width: int, iterations: int,
-            warmup: int = 1) -> tuple[float, float]:
+def measure(
+    arch: str, kw: dict, *, batch: int, height: int, width: int, iterations: int, warmup: int = 1
+) -> tuple[float, float]:
     """Returns (train img/s, eval img/s) for one configuration."""
     model = build_model(arch, seed=0, **kw)
     memory = HybridMemory(torch.randn(100, model.feature_dim))
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3.5e-4,
-                                 weight_decay=5e-4)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3.5e-4, weight_decay=5e-4)
     images = torch.randn(batch, 3, height, width)
     modality = (torch.arange(batch) >= batch // 2).long()
     targets = torch.randint(0, 100, (batch,), generator=torch.Generator().manual_seed(0))
@@ -69,8 +69,10 @@ def main() -> None:
         print(f"{arch:<16} {note:<28} {'128x64':>8} {64:>5} {train_rate:>12.1f} {eval_rate:>11.1f}")
     if not args.quick:
         train_rate, eval_rate = measure("agw_resnet50", {}, batch=16, height=288, width=144, iterations=2)
-        print(f"{'agw_resnet50':<16} {'reference (NL, stride 1)':<28} {'288x144':>8} {16:>5} "
-              f"{train_rate:>12.1f} {eval_rate:>11.1f}")
+        print(
+            f"{'agw_resnet50':<16} {'reference (NL, stride 1)':<28} {'288x144':>8} {16:>5} "
+            f"{train_rate:>12.1f} {eval_rate:>11.1f}"
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

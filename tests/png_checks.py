@@ -31,9 +31,14 @@ def png_stats(data: bytes) -> dict[str, float]:
     pixels = png_pixels(data)
     grey = pixels.mean(axis=2)
     non_white = grey < 245
-    body = non_white[int(0.12 * len(non_white)):]
-    return {"width": float(pixels.shape[1]), "height": float(pixels.shape[0]), "std": float(grey.std()),
-            "non_white": float(non_white.mean()), "non_white_below_title": float(body.mean())}
+    body = non_white[int(0.12 * len(non_white)) :]
+    return {
+        "width": float(pixels.shape[1]),
+        "height": float(pixels.shape[0]),
+        "std": float(grey.std()),
+        "non_white": float(non_white.mean()),
+        "non_white_below_title": float(body.mean()),
+    }
 
 
 def assert_drawn(data: bytes, what: str = "figure") -> dict[str, float]:

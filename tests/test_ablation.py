@@ -15,8 +15,10 @@ def finished_run(path, rank1: float) -> None:
     """A results.json as train_run writes it, reduced to what the ablation reads."""
     path.mkdir(parents=True)
     metrics = {"rank1": rank1, "mAP": rank1 / 2, "mINP": rank1 / 4}
-    result = {"evaluations": {"stage 2": {"all": metrics, "indoor": metrics}},
-              "history": [{"clusters_global": 3, "global_ari": 0.5, "global_mixed_fraction": 0.25}]}
+    result = {
+        "evaluations": {"stage 2": {"all": metrics, "indoor": metrics}},
+        "history": [{"clusters_global": 3, "global_ari": 0.5, "global_mixed_fraction": 0.25}],
+    }
     (path / "results.json").write_text(json.dumps(result))
 
 
@@ -52,10 +54,18 @@ def test_cli_rejects_a_malformed_seed_list(tmp_path, capsys) -> None:
 def test_undefined_metrics_are_skipped_not_averaged() -> None:
     from vireid_core.ablation import aggregate, format_table
 
-    table = aggregate({"M2": [{"all_rank1": 5.0, "global_cross_modality_pair_precision": float("nan")},
-                              {"all_rank1": 7.0, "global_cross_modality_pair_precision": float("nan")}],
-                       "M3": [{"all_rank1": 6.0, "global_cross_modality_pair_precision": 0.2},
-                              {"all_rank1": 8.0, "global_cross_modality_pair_precision": float("nan")}]})
+    table = aggregate(
+        {
+            "M2": [
+                {"all_rank1": 5.0, "global_cross_modality_pair_precision": float("nan")},
+                {"all_rank1": 7.0, "global_cross_modality_pair_precision": float("nan")},
+            ],
+            "M3": [
+                {"all_rank1": 6.0, "global_cross_modality_pair_precision": 0.2},
+                {"all_rank1": 8.0, "global_cross_modality_pair_precision": float("nan")},
+            ],
+        }
+    )
     assert "global_cross_modality_pair_precision" not in table["M2"]
     assert table["M3"]["global_cross_modality_pair_precision"] == {"mean": 0.2, "std": 0.0, "n": 1}
     text = format_table(table)
@@ -77,8 +87,12 @@ def test_reference_rows_flatten_like_training_runs() -> None:
     from vireid_core.ablation import _final_numbers
 
     metrics = {"rank1": 0.08, "mAP": 0.1, "mINP": 0.05}
-    result = {"row": "start", "history": [], "seconds_to_make": 90.0,
-              "evaluations": {"start": {"all": metrics, "indoor": metrics}, "selection": {"checkpoint": "start"}}}
+    result = {
+        "row": "start",
+        "history": [],
+        "seconds_to_make": 90.0,
+        "evaluations": {"start": {"all": metrics, "indoor": metrics}, "selection": {"checkpoint": "start"}},
+    }
     numbers = _final_numbers(result, {"test_other_modality_share_10nn": 0.01})
     assert numbers["all_rank1"] == pytest.approx(8.0) and numbers["indoor_mAP"] == pytest.approx(10.0)
     assert numbers["minutes"] == pytest.approx(1.5) and numbers["test_other_modality_share_10nn"] == 0.01
@@ -91,12 +105,23 @@ def test_issue_targets_are_checked_on_means_and_paired_seeds() -> None:
     def runs(*rank1: float, **extra: float) -> list[dict[str, float]]:
         return [{"all_rank1": r, **extra} for r in rank1]
 
-    per_seed = {"start": runs(8, 9, 10, 7, 8, test_other_modality_share_10nn=0.01,
-                              test_other_modality_share_10nn_chance=0.5, plain_jaccard_mixed_fraction=0.02),
-                "M1": runs(20, 19, 21, 18, 20), "M2": runs(21, 20, 20, 18, 22), "M3": runs(25, 24, 26, 23, 25),
-                "M6": runs(40, 39, 41, 38, 40, test_other_modality_share_10nn=0.2,
-                           global_cross_modality_pair_precision=0.4),
-                "oracle": runs(60, 61, 59, 60, 60)}
+    per_seed = {
+        "start": runs(
+            8,
+            9,
+            10,
+            7,
+            8,
+            test_other_modality_share_10nn=0.01,
+            test_other_modality_share_10nn_chance=0.5,
+            plain_jaccard_mixed_fraction=0.02,
+        ),
+        "M1": runs(20, 19, 21, 18, 20),
+        "M2": runs(21, 20, 20, 18, 22),
+        "M3": runs(25, 24, 26, 23, 25),
+        "M6": runs(40, 39, 41, 38, 40, test_other_modality_share_10nn=0.2, global_cross_modality_pair_precision=0.4),
+        "oracle": runs(60, 61, 59, 60, 60),
+    }
     targets = {t["target"]: t for t in check_targets(aggregate(per_seed), paired_differences(per_seed))}
     assert targets["start ≤ 10 % Rank-1"]["met"]
     assert targets["M1 ≥ 2 × start"]["met"] and targets["oracle above M6"]["met"]

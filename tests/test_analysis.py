@@ -52,16 +52,21 @@ def test_sample_pairs_kinds_are_correct_and_seeded():
 def test_pair_distances_features_and_sparse_absent_entries():
     feats, _, _ = toy_features()
     i, j = np.array([0, 1, 2]), np.array([3, 4, 2])
-    np.testing.assert_allclose(analysis.pair_distances(feats, i, j),
-                               2 - 2 * np.sum(feats[i] * feats[j], axis=1), atol=1e-6)
+    np.testing.assert_allclose(
+        analysis.pair_distances(feats, i, j), 2 - 2 * np.sum(feats[i] * feats[j], axis=1), atol=1e-6
+    )
     dist = sp.csr_matrix((np.array([0.0, 0.25], np.float32), (np.array([0, 1]), np.array([3, 1]))), shape=(5, 5))
-    np.testing.assert_allclose(analysis.pair_distances(dist, np.array([0, 1, 2]), np.array([3, 1, 4])),
-                               [0.0, 0.25, 1.0])
+    np.testing.assert_allclose(
+        analysis.pair_distances(dist, np.array([0, 1, 2]), np.array([3, 1, 4])), [0.0, 0.25, 1.0]
+    )
 
 
 def test_separation_summary_gap():
-    table = {"distance": np.array([0.1, 0.5, 0.9, 0.9]), "pair": np.array(analysis.PAIR_KINDS, dtype=object),
-             "measure": np.array(["m"] * 4, dtype=object)}
+    table = {
+        "distance": np.array([0.1, 0.5, 0.9, 0.9]),
+        "pair": np.array(analysis.PAIR_KINDS, dtype=object),
+        "measure": np.array(["m"] * 4, dtype=object),
+    }
     summary = analysis.separation_summary(table)["m"]
     assert summary["same_id_gap"] == pytest.approx(0.4)
     assert summary["relative_gap"] == pytest.approx(0.4 / 0.9)
@@ -158,8 +163,9 @@ def test_eps_from_neighbour_distance():
 
 
 def test_write_numbers_converts_numpy_and_nan(tmp_path):
-    path = analysis.write_numbers(tmp_path / "sub" / "n.json", {"a": np.float32(0.5), "b": float("nan"),
-                                                                "c": np.arange(3), 4: {"d": np.int64(2)}})
+    path = analysis.write_numbers(
+        tmp_path / "sub" / "n.json", {"a": np.float32(0.5), "b": float("nan"), "c": np.arange(3), 4: {"d": np.int64(2)}}
+    )
     assert json.loads(path.read_text()) == {"a": 0.5, "b": None, "c": [0, 1, 2], "4": {"d": 2}}
 
 

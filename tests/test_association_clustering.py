@@ -39,8 +39,9 @@ def sparse_and_dense() -> tuple[sp.csr_matrix, np.ndarray]:
 
 @pytest.mark.parametrize("eps", [0.05, 0.3, 0.5, 0.6, 0.75, 0.95, 1.0, 1.5])
 @pytest.mark.parametrize("min_samples", [1, 4])
-def test_dbscan_sparse_equals_dense(sparse_and_dense: tuple[sp.csr_matrix, np.ndarray], eps: float,
-                                    min_samples: int) -> None:
+def test_dbscan_sparse_equals_dense(
+    sparse_and_dense: tuple[sp.csr_matrix, np.ndarray], eps: float, min_samples: int
+) -> None:
     sparse, dense = sparse_and_dense
     got = cluster_dbscan(sparse, eps, min_samples)
     want = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(dense)
@@ -51,11 +52,13 @@ def test_dbscan_sparse_equals_dense(sparse_and_dense: tuple[sp.csr_matrix, np.nd
 
 def test_dbscan_counts_exact_zeros_and_the_diagonal() -> None:
     # rows 0-3 identical (distance 0 stored explicitly), row 4 alone; min_samples 4 needs self + 3
-    dist = sp.csr_matrix(np.array([[0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1],
-                                   [1, 1, 1, 1, 0]], np.float32))
-    stored = sp.csr_matrix((np.zeros(17, np.float32),
-                            (np.r_[np.repeat(np.arange(4), 4), 4], np.r_[np.tile(np.arange(4), 4), 4])),
-                           shape=(5, 5))
+    dist = sp.csr_matrix(
+        np.array([[0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [1, 1, 1, 1, 0]], np.float32)
+    )
+    stored = sp.csr_matrix(
+        (np.zeros(17, np.float32), (np.r_[np.repeat(np.arange(4), 4), 4], np.r_[np.tile(np.arange(4), 4), 4])),
+        shape=(5, 5),
+    )
     assert stored.nnz == 17
     np.testing.assert_array_equal(cluster_dbscan(stored, 0.1, 4), [0, 0, 0, 0, -1])
     np.testing.assert_array_equal(cluster_dbscan(dist.toarray(), 0.1, 4), [0, 0, 0, 0, -1])

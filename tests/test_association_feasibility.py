@@ -30,14 +30,19 @@ def features(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return feats, rng.integers(0, 2, n)
 
 
-@pytest.mark.parametrize("overrides,key", [
-    ({"intra_clustering.k1": 1, "intra_clustering.k2": 1}, "'intra_clustering.k1'=1"),  # passed, clustered nothing
-    ({"intra_clustering.k2": 17}, "'intra_clustering.k2'=17"),  # synthvi-cpu has k1 = 16
-    ({"global_clustering.k1": 1, "global_clustering.k2": 1}, "'global_clustering.k1'=1"),
-    ({"global_clustering.k2": 9}, "'global_clustering.k2'=9"),  # MAJ: k2 <= k1 // 2 = 8
-    ({"global_clustering.method": "plain", "global_clustering.k1": 1, "global_clustering.k2": 1},
-     "'global_clustering.k1'=1"),
-])
+@pytest.mark.parametrize(
+    "overrides,key",
+    [
+        ({"intra_clustering.k1": 1, "intra_clustering.k2": 1}, "'intra_clustering.k1'=1"),  # passed, clustered nothing
+        ({"intra_clustering.k2": 17}, "'intra_clustering.k2'=17"),  # synthvi-cpu has k1 = 16
+        ({"global_clustering.k1": 1, "global_clustering.k2": 1}, "'global_clustering.k1'=1"),
+        ({"global_clustering.k2": 9}, "'global_clustering.k2'=9"),  # MAJ: k2 <= k1 // 2 = 8
+        (
+            {"global_clustering.method": "plain", "global_clustering.k1": 1, "global_clustering.k2": 1},
+            "'global_clustering.k1'=1",
+        ),
+    ],
+)
 def test_infeasible_k_values_are_refused_naming_key_value_and_rule(overrides: dict, key: str) -> None:
     with pytest.raises(UserError) as info:
         get_preset("synthvi-cpu", overrides)
@@ -124,8 +129,9 @@ def test_a_registered_method_is_one_function() -> None:
     try:
         config = get_preset("synthvi-smoke", {"global_clustering.method": "half_k1"})  # validation knows it
         feats, modality = features()
-        labels = associate(feats, modality, config.intra_clustering, config.global_clustering, knn=config.neighbours,
-                           stage=2, seed=0)
+        labels = associate(
+            feats, modality, config.intra_clustering, config.global_clustering, knn=config.neighbours, stage=2, seed=0
+        )
     finally:
         GLOBAL_ASSOCIATIONS.pop("half_k1")
     g = config.global_clustering

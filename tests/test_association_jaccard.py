@@ -19,8 +19,9 @@ from vireid_core.association.search import partitioned
 from vireid_core.association.search.exact import exact_grouped_topk
 
 
-def clustered_features(n: int = 240, dim: int = 16, n_ids: int = 30, gap: float = 0.8, seed: int = 0,
-                       normalise: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def clustered_features(
+    n: int = 240, dim: int = 16, n_ids: int = 30, gap: float = 0.8, seed: int = 0, normalise: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Identity centres + a modality offset + noise; modality drawn at random (rows interleaved)."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_ids, dim))
@@ -63,10 +64,10 @@ def test_plain_matches_dense(off_by_one: bool, k1: int, k2: int) -> None:
 def test_modality_aware_matches_dense_with_interleaved_rows(off_by_one: bool, balanced: bool) -> None:
     feats, modality, _ = clustered_features(seed=3)
     assert modality[0] != modality[1] or modality[1] != modality[2]  # rows really are interleaved
-    got = modality_aware_jaccard(feats, modality, 20, 6, off_by_one=off_by_one, balanced_halves=balanced,
-                                 knn=KnnConfig(block_size=50))
-    want = dense_modality_aware_jaccard(feats, modality, 20, 6, off_by_one=off_by_one,
-                                        balanced_halves=balanced)
+    got = modality_aware_jaccard(
+        feats, modality, 20, 6, off_by_one=off_by_one, balanced_halves=balanced, knn=KnnConfig(block_size=50)
+    )
+    want = dense_modality_aware_jaccard(feats, modality, 20, 6, off_by_one=off_by_one, balanced_halves=balanced)
     np.testing.assert_allclose(as_dense(got), want, atol=1e-5)
 
 
@@ -77,35 +78,45 @@ def test_modality_aware_is_equivariant_to_row_order() -> None:
     permuted = as_dense(modality_aware_jaccard(feats[perm], modality[perm], 20, 6))
     np.testing.assert_allclose(permuted, base[np.ix_(perm, perm)], atol=1e-6)
     order = np.argsort(modality, kind="stable")  # visible-first input gives the same distances
-    np.testing.assert_allclose(as_dense(modality_aware_jaccard(feats[order], modality[order], 20, 6)),
-                               base[np.ix_(order, order)], atol=1e-6)
+    np.testing.assert_allclose(
+        as_dense(modality_aware_jaccard(feats[order], modality[order], 20, 6)), base[np.ix_(order, order)], atol=1e-6
+    )
 
 
 def test_ties_and_duplicate_rows_follow_the_index_rule() -> None:
     feats, modality = tied_features()
     for block in (7, 1024):  # several GEMM blocks, and one
         knn = KnnConfig(block_size=block)
-        np.testing.assert_allclose(as_dense(jaccard_distance(feats, 10, 4, knn=knn)),
-                                   dense_jaccard(feats, 10, 4), atol=1e-5)
-        np.testing.assert_allclose(as_dense(modality_aware_jaccard(feats, modality, 10, 3, knn=knn)),
-                                   dense_modality_aware_jaccard(feats, modality, 10, 3), atol=1e-5)
+        np.testing.assert_allclose(
+            as_dense(jaccard_distance(feats, 10, 4, knn=knn)), dense_jaccard(feats, 10, 4), atol=1e-5
+        )
+        np.testing.assert_allclose(
+            as_dense(modality_aware_jaccard(feats, modality, 10, 3, knn=knn)),
+            dense_modality_aware_jaccard(feats, modality, 10, 3),
+            atol=1e-5,
+        )
 
 
 def test_unnormalised_features_are_used_as_given() -> None:
     feats, modality, _ = clustered_features(seed=5, normalise=False)
     feats *= np.random.default_rng(0).uniform(0.8, 1.0, size=(len(feats), 1)).astype(np.float32)
-    np.testing.assert_allclose(as_dense(jaccard_distance(feats, 15, 4)), dense_jaccard(feats, 15, 4),
-                               atol=1e-5)
-    np.testing.assert_allclose(as_dense(modality_aware_jaccard(feats, modality, 16, 4)),
-                               dense_modality_aware_jaccard(feats, modality, 16, 4), atol=1e-5)
+    np.testing.assert_allclose(as_dense(jaccard_distance(feats, 15, 4)), dense_jaccard(feats, 15, 4), atol=1e-5)
+    np.testing.assert_allclose(
+        as_dense(modality_aware_jaccard(feats, modality, 16, 4)),
+        dense_modality_aware_jaccard(feats, modality, 16, 4),
+        atol=1e-5,
+    )
 
 
 def test_smallest_allowed_modality_matches_dense() -> None:
     feats, _, _ = clustered_features(n=120, seed=6)
     modality = np.zeros(120, np.int64)
     modality[np.random.default_rng(1).choice(120, 10, replace=False)] = 1  # exactly k1 // 2 infrared
-    np.testing.assert_allclose(as_dense(modality_aware_jaccard(feats, modality, 20, 6)),
-                               dense_modality_aware_jaccard(feats, modality, 20, 6), atol=1e-5)
+    np.testing.assert_allclose(
+        as_dense(modality_aware_jaccard(feats, modality, 20, 6)),
+        dense_modality_aware_jaccard(feats, modality, 20, 6),
+        atol=1e-5,
+    )
 
 
 def test_storage_contract() -> None:
@@ -116,8 +127,9 @@ def test_storage_contract() -> None:
         diag_stored = np.diff(dist.indptr) > 0
         assert diag_stored.all()
         rows = np.repeat(np.arange(dist.shape[0]), np.diff(dist.indptr))
-        assert set(zip(rows[rows == dist.indices], dist.indices[rows == dist.indices], strict=True)) == \
-            {(i, i) for i in range(dist.shape[0])}
+        assert set(zip(rows[rows == dist.indices], dist.indices[rows == dist.indices], strict=True)) == {
+            (i, i) for i in range(dist.shape[0])
+        }
         assert (dist.data >= 0).all() and (dist.data < 1).all()
         np.testing.assert_allclose(dist.diagonal(), 0, atol=1e-5)
         np.testing.assert_allclose(as_dense(dist), as_dense(dist).T, atol=1e-5)  # symmetric
@@ -137,8 +149,10 @@ def test_neighbour_graph_serves_several_settings() -> None:
     aware = NeighbourGraph.build(feats, modality, max_k1=30)
     for k1, k2 in ((30, 6), (20, 4), (10, 1)):
         assert (jaccard_from_graph(plain, k1, k2) != jaccard_distance(feats, k1, k2)).nnz == 0
-        assert (jaccard_from_graph(aware, k1, k2 if k2 > 1 else 2)
-                != modality_aware_jaccard(feats, modality, k1, k2 if k2 > 1 else 2)).nnz == 0
+        assert (
+            jaccard_from_graph(aware, k1, k2 if k2 > 1 else 2)
+            != modality_aware_jaccard(feats, modality, k1, k2 if k2 > 1 else 2)
+        ).nnz == 0
     with pytest.raises(ValueError, match="max_k1=30"):
         jaccard_from_graph(plain, 40, 6)
 
@@ -151,7 +165,7 @@ def test_exact_topk_matches_stable_sort() -> None:
         (_, ids_a), (_, ids_b) = exact_grouped_topk(feats, [0, 40, 90], [7, 9], metric="ip", block_size=block)
         np.testing.assert_array_equal(ids_a, np.argsort(scores[:, :40], axis=1, kind="stable")[:, :7])
         np.testing.assert_array_equal(ids_b, 40 + np.argsort(scores[:, 40:], axis=1, kind="stable")[:, :9])
-        (_, ids), = exact_grouped_topk(feats, [0, 90], [12], metric="ip", block_size=block)
+        ((_, ids),) = exact_grouped_topk(feats, [0, 90], [12], metric="ip", block_size=block)
         np.testing.assert_array_equal(ids, want[:, :12])
 
 
@@ -165,11 +179,14 @@ def test_approximate_search_recall(method: str) -> None:
     assert knn_recall(np.array([[1, 2]]), np.array([[2, 3]])) == 0.5
 
 
-@pytest.mark.parametrize("bad,match", [
-    (np.full((10, 4), np.nan, np.float32), "NaN"),
-    (np.ones(10, np.float32), "2-D"),
-    (np.ones((0, 4), np.float32), "at least one row"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.full((10, 4), np.nan, np.float32), "NaN"),
+        (np.ones(10, np.float32), "2-D"),
+        (np.ones((0, 4), np.float32), "at least one row"),
+    ],
+)
 def test_bad_features_raise(bad: np.ndarray, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         jaccard_distance(bad, 3, 1)
@@ -215,8 +232,9 @@ def test_blocked_minsum_and_store_below() -> None:
     from vireid_core.association.jaccard import encode, expansion_average, expansion_pattern
     from vireid_core.association.minsum import minsum_jaccard
 
-    expanded = expansion_average([ranking[:, :6]], len(feats)) @ encode(feats, expansion_pattern(
-        ranking, ranking[:, :11], len(feats)))
+    expanded = expansion_average([ranking[:, :6]], len(feats)) @ encode(
+        feats, expansion_pattern(ranking, ranking[:, :11], len(feats))
+    )
     assert (minsum_jaccard(expanded, block_rows=37) != full).nnz == 0
     trimmed = jaccard_from_graph(graph, 20, 6, store_below=0.9)
     dense_full = as_dense(full)

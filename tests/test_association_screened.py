@@ -28,8 +28,9 @@ def grouped(feats: np.ndarray, modality: np.ndarray) -> tuple[np.ndarray, list[i
     return np.ascontiguousarray(feats[order]), [0, n_vis, len(feats)]
 
 
-def assert_same_neighbours(got_s: np.ndarray, got_i: np.ndarray, want_s: np.ndarray, want_i: np.ndarray,
-                           atol: float = 2e-6) -> None:
+def assert_same_neighbours(
+    got_s: np.ndarray, got_i: np.ndarray, want_s: np.ndarray, want_i: np.ndarray, atol: float = 2e-6
+) -> None:
     """Same scores per rank, and the same neighbours up to float32 ties.
 
     Two equal rows (an exact tie) can get scores 1e-7 apart in a blocked GEMM, depending on where they
@@ -54,8 +55,7 @@ def test_screened_equals_float32_search(metric: str, margin: int) -> None:
     feats[50] = feats[10]  # duplicate rows: an exact tie broken by id
     feats, bounds = grouped(feats, modality)
     stats: dict[str, float] = {}
-    got = screened_grouped_topk(feats, bounds, [9, 9], metric=metric, block_size=128, margin=margin,
-                                stats=stats)
+    got = screened_grouped_topk(feats, bounds, [9, 9], metric=metric, block_size=128, margin=margin, stats=stats)
     want = exact_grouped_topk(feats, bounds, [9, 9], metric=metric, block_size=128)
     for (got_s, got_i), (want_s, want_i) in zip(got, want, strict=True):
         assert_same_neighbours(got_s, got_i, want_s, want_i)

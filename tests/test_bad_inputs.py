@@ -47,11 +47,14 @@ class Payload:
 
 def bomb_png(path: Path) -> Path:
     """A PNG whose header claims 20000 x 20000 pixels (400 megapixels), a few bytes on disk."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 8))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 8)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -63,23 +66,32 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     config = get_preset("synthvi-smoke", {"model.pretrained": None})
     model = build_configured_model(config)
     good = base / "good.pt"
-    save_checkpoint(good, {"model": model.state_dict(), "config": config.to_dict(), "stage": 1, "epoch": 0,
-                           "selection": "last epoch"})
+    save_checkpoint(
+        good,
+        {"model": model.state_dict(), "config": config.to_dict(), "stage": 1, "epoch": 0, "selection": "last epoch"},
+    )
     payload = base / "payload.pt"
-    torch.save({"model": model.state_dict(), "config": config.to_dict(), "extra": Payload(base / "PWNED")},
-               payload)
+    torch.save({"model": model.state_dict(), "config": config.to_dict(), "extra": Payload(base / "PWNED")}, payload)
     tampered = base / "tampered.pt"
     state = torch.load(good, weights_only=True)
     first = next(k for k, v in state["model"].items() if v.dtype.is_floating_point and v.numel() > 4)
     state["model"][first].view(-1)[:4] += 1.0  # bytes changed inside a weight tensor, digest kept
     torch.save(state, tampered)
     mismatch = base / "mismatch.pt"
-    wider = build_configured_model(get_preset("synthvi-smoke", {"model.pretrained": None,
-                                                                "model.width_multiplier": 0.5}))
+    wider = build_configured_model(
+        get_preset("synthvi-smoke", {"model.pretrained": None, "model.width_multiplier": 0.5})
+    )
     save_checkpoint(mismatch, {"model": wider.state_dict(), "config": config.to_dict()})
-    return SimpleNamespace(base=base, config=config, good=good, payload=payload, tampered=tampered,
-                           mismatch=mismatch, sysu=write_dataset(base / "sysu", "sysu", tiny, progress=False),
-                           regdb=write_dataset(base / "regdb", "regdb", tiny, progress=False))
+    return SimpleNamespace(
+        base=base,
+        config=config,
+        good=good,
+        payload=payload,
+        tampered=tampered,
+        mismatch=mismatch,
+        sysu=write_dataset(base / "sysu", "sysu", tiny, progress=False),
+        regdb=write_dataset(base / "regdb", "regdb", tiny, progress=False),
+    )
 
 
 def copy_tree(source: Path, target: Path) -> Path:
@@ -90,16 +102,36 @@ def copy_tree(source: Path, target: Path) -> Path:
 
 
 def evaluate(checkpoint: Path, root: Path, out: Path, dataset: str = "synthvi") -> list[str]:
-    return ["evaluate", "--checkpoint", str(checkpoint), "--dataset", dataset, "--data-root", str(root),
-            "--trials", "1", "--json", str(out / "report.json"), "--no-progress"]
+    return [
+        "evaluate",
+        "--checkpoint",
+        str(checkpoint),
+        "--dataset",
+        dataset,
+        "--data-root",
+        str(root),
+        "--trials",
+        "1",
+        "--json",
+        str(out / "report.json"),
+        "--no-progress",
+    ]
 
 
 def run_folder_with_last(out: Path, overrides: dict[str, Any], *, with_config: bool) -> Path:
     """A run folder whose last.pt was trained with ``synthvi-smoke`` + ``overrides``."""
     config = get_preset("synthvi-smoke", overrides)
     out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out / "last.pt", {"model": {}, "config": config.to_dict(), "stage": 1, "next_epoch": 1,
-                                      "config_digest": stable_digest(config.to_dict())})
+    save_checkpoint(
+        out / "last.pt",
+        {
+            "model": {},
+            "config": config.to_dict(),
+            "stage": 1,
+            "next_epoch": 1,
+            "config_digest": stable_digest(config.to_dict()),
+        },
+    )
     if with_config:
         config.to_json(out / "config.json")
     return out
@@ -161,8 +193,9 @@ def _foreign_last(w, tmp, mp):
 def _bomb(w, tmp, mp):
     root = copy_tree(w.sysu, tmp / "sysu")
     test_ids = (root / "exp" / "test_id.txt").read_text().strip().split(",")
-    image = next(p for cam in (3, 6) for pid in test_ids
-                 for p in sorted((root / f"cam{cam}").glob(f"{int(pid):04d}/*")))  # a query image
+    image = next(
+        p for cam in (3, 6) for pid in test_ids for p in sorted((root / f"cam{cam}").glob(f"{int(pid):04d}/*"))
+    )  # a query image
     image.unlink()
     bomb_png(image.with_suffix(".png"))
     return evaluate(w.good, root, tmp)
@@ -178,6 +211,7 @@ def _unreadable_person(w, tmp, mp):
             if self == person:
                 raise PermissionError(errno.EACCES, "Permission denied", str(self))
             return real(self)
+
         mp.setattr(Path, "iterdir", iterdir)
     else:
         person.chmod(0)
@@ -207,6 +241,7 @@ def _out_read_only(w, tmp, mp):
 def _disk_full(w, tmp, mp):
     def full(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     mp.setattr(os, "replace", full)
     return ["train", *SMOKE, "--out", str(tmp / "run")]
 
@@ -233,6 +268,7 @@ def _sysu_offline(w, tmp, mp):
 
     def offline(self, *args, **kwargs):
         raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
     mp.setattr(WeightsEnum, "get_state_dict", offline)
     return ["train", "--preset", "sysu", "--data-root", str(make_sysu(tmp / "SYSU")), "--out", str(tmp / "run")]
 
@@ -241,8 +277,13 @@ def _torchrun_leftovers(w, tmp, mp):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    for key, value in {"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-                       "VIREID_JOIN_TIMEOUT": "1"}.items():
+    for key, value in {
+        "WORLD_SIZE": "2",
+        "RANK": "0",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+        "VIREID_JOIN_TIMEOUT": "1",
+    }.items():
         mp.setenv(key, value)
     mp.delenv("TORCHELASTIC_RUN_ID", raising=False)
     return ["train", *SMOKE, "--out", str(tmp / "run")]
@@ -386,8 +427,15 @@ def test_files_without_digest_and_official_metadata_still_load(tmp_path) -> None
     torch.save({"model": {"w": torch.ones(2)}, "epoch": 3}, plain)  # no model_digest: an older file
     assert load_checkpoint(plain)["epoch"] == 3
     official = tmp_path / "bmil.pth.tar"
-    torch.save({"state_dict": {"module.bottleneck.weight": torch.ones(2)}, "mAP": np.float64(0.5),
-                "cmc": np.zeros(3), "epoch": 60}, official)
+    torch.save(
+        {
+            "state_dict": {"module.bottleneck.weight": torch.ones(2)},
+            "mAP": np.float64(0.5),
+            "cmc": np.zeros(3),
+            "epoch": 60,
+        },
+        official,
+    )
     with pytest.raises(UserError, match="numpy"):
         read_torch_file(official)  # plain loads admit tensors and plain data only
     assert float(read_torch_file(official, allow_numpy=True)["mAP"]) == 0.5
@@ -455,8 +503,13 @@ def tree_digest(root: Path) -> dict[str, tuple[int, str]]:
     """Mode and SHA-256 of every file under ``root`` (and the set of folders)."""
     import hashlib
 
-    return {str(p.relative_to(root)): (p.stat().st_mode, hashlib.sha256(p.read_bytes()).hexdigest()
-                                       if p.is_file() else "dir") for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (
+            p.stat().st_mode,
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir",
+        )
+        for p in sorted(root.rglob("*"))
+    }
 
 
 def test_data_root_is_never_modified_and_labels_tell_the_truth(tmp_path, monkeypatch, capsys) -> None:
@@ -467,11 +520,26 @@ def test_data_root_is_never_modified_and_labels_tell_the_truth(tmp_path, monkeyp
     assert main(["synth", "--out", str(data), "--identities", "8", "--height", "64", "--width", "32"]) == 0
     (data / "exp" / "notes.txt").write_text("my notes")
     before = tree_digest(data)
-    sets = ["pretrain.enabled=false", "schedule.iters=1", "schedule.checkpoint_selection=best",
-            "schedule.stage2_init=best", "threads=1"]
+    sets = [
+        "pretrain.enabled=false",
+        "schedule.iters=1",
+        "schedule.checkpoint_selection=best",
+        "schedule.stage2_init=best",
+        "threads=1",
+    ]
     run = tmp_path / "run"
-    code = main(["train", *SMOKE, "--data-root", str(data), "--out", str(run), "--no-progress",
-                 *[a for s in sets for a in ("--set", s)]])
+    code = main(
+        [
+            "train",
+            *SMOKE,
+            "--data-root",
+            str(data),
+            "--out",
+            str(run),
+            "--no-progress",
+            *[a for s in sets for a in ("--set", s)],
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert tree_digest(data) == before
@@ -491,10 +559,18 @@ def test_data_root_is_never_modified_and_labels_tell_the_truth(tmp_path, monkeyp
 
 def test_zero_epochs_are_not_reported_as_a_trained_stage(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    sets = ["pretrain.enabled=false", "schedule.stage1.epochs=0", "schedule.stage2.epochs=0", "threads=1",
-            "data.synthvi.n_train_ids=4", "data.synthvi.n_test_ids=3", "data.synthvi.n_val_ids=0"]
-    code = main(["train", *SMOKE, "--out", str(tmp_path / "run"), "--no-progress",
-                 *[a for s in sets for a in ("--set", s)]])
+    sets = [
+        "pretrain.enabled=false",
+        "schedule.stage1.epochs=0",
+        "schedule.stage2.epochs=0",
+        "threads=1",
+        "data.synthvi.n_train_ids=4",
+        "data.synthvi.n_test_ids=3",
+        "data.synthvi.n_val_ids=0",
+    ]
+    code = main(
+        ["train", *SMOKE, "--out", str(tmp_path / "run"), "--no-progress", *[a for s in sets for a in ("--set", s)]]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     evaluations = json.loads((tmp_path / "run" / "results.json").read_text())["evaluations"]
@@ -502,18 +578,27 @@ def test_zero_epochs_are_not_reported_as_a_trained_stage(tmp_path, monkeypatch, 
     assert "never trained" in out and "stage 1" not in out
 
 
-@pytest.mark.parametrize("sets,fragment", [
-    (["intra_clustering.k1=1", "intra_clustering.k2=1"],
-     "config key 'intra_clustering.k1'=1 is not usable: k1 must be an integer >= 2"),
-    (["global_clustering.k1=1", "global_clustering.k2=1"], "config key 'global_clustering.k1'=1 is not usable"),
-    (["global_clustering.k2=4"], "config key 'global_clustering.k2'=4 is not usable: k2 must not exceed k1 // 2 = 3"),
-    (["global_clustering.method=bogus"], "must be one of ('modality_aware', 'plain', 'none')"),
-])
+@pytest.mark.parametrize(
+    "sets,fragment",
+    [
+        (
+            ["intra_clustering.k1=1", "intra_clustering.k2=1"],
+            "config key 'intra_clustering.k1'=1 is not usable: k1 must be an integer >= 2",
+        ),
+        (["global_clustering.k1=1", "global_clustering.k2=1"], "config key 'global_clustering.k1'=1 is not usable"),
+        (
+            ["global_clustering.k2=4"],
+            "config key 'global_clustering.k2'=4 is not usable: k2 must not exceed k1 // 2 = 3",
+        ),
+        (["global_clustering.method=bogus"], "must be one of ('modality_aware', 'plain', 'none')"),
+    ],
+)
 def test_infeasible_neighbour_sizes_are_refused_before_training(sets, fragment, tmp_path, monkeypatch, capsys) -> None:
     """k1 = 1 used to pass validation and then cluster nothing, epoch after epoch (issue 13)."""
     monkeypatch.chdir(tmp_path)
-    code = main(["train", *SMOKE, "--out", str(tmp_path / "run"), "--no-progress",
-                 *[a for s in sets for a in ("--set", s)]])
+    code = main(
+        ["train", *SMOKE, "--out", str(tmp_path / "run"), "--no-progress", *[a for s in sets for a in ("--set", s)]]
+    )
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert code == 2 and len(errors) == 1 and fragment in errors[0], errors
     assert not (tmp_path / "run" / "last.pt").exists()

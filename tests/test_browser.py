@@ -46,9 +46,13 @@ def _prepare(root: Path, cache: Path, figures: Path) -> tuple[str, str]:
     import papermill
 
     first = f"{NOTEBOOK}_smoke.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb"), str(root / first), prepare_only=True,
-                               parameters={**PARAMETERS, "cache_dir": str(cache), "figures_dir": str(figures)},
-                               progress_bar=False)
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb"),
+        str(root / first),
+        prepare_only=True,
+        parameters={**PARAMETERS, "cache_dir": str(cache), "figures_dir": str(figures)},
+        progress_bar=False,
+    )
     second = "01_modality_bias.ipynb"
     shutil.copy(ROOT / "notebooks" / second, root / second)
     nb = nbformat.read(root / second, as_version=4)
@@ -70,7 +74,8 @@ def _kernel_language_info() -> dict[str, Any]:
 def _tabs(driver: Any) -> list[dict[str, Any]]:
     return driver.execute_script(
         "return [...document.querySelectorAll('#jp-main-dock-panel .lm-TabBar-tab')].map(t => ({"
-        "label: t.querySelector('.lm-TabBar-tabLabel')?.textContent, dirty: t.classList.contains('jp-mod-dirty')}));")
+        "label: t.querySelector('.lm-TabBar-tabLabel')?.textContent, dirty: t.classList.contains('jp-mod-dirty')}));"
+    )
 
 
 def _idle(driver: Any, lab: dict[str, Any], name: str) -> bool:
@@ -81,7 +86,8 @@ def _idle(driver: Any, lab: dict[str, Any], name: str) -> bool:
         "if (!p) return null;"
         "const s = p.querySelector('.jp-Notebook-ExecutionIndicator'), k = p.querySelector('.jp-KernelName');"
         "return {cells: p.querySelectorAll('.jp-Cell').length, status: s && s.getAttribute('data-status'),"
-        "        kernel: k && k.textContent.trim()};")
+        "        kernel: k && k.textContent.trim()};"
+    )
     if not page or not page["cells"] or page["status"] != "idle" or page["kernel"] in (None, "", "No Kernel"):
         return False
     states = [s["kernel"]["execution_state"] for s in lab["api"]("sessions") if s["path"] == name]
@@ -98,7 +104,8 @@ def _open(driver: Any, lab: dict[str, Any], name: str) -> None:
 def _prompts(driver: Any) -> list[str]:
     return driver.execute_script(
         "const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');"
-        "return [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(e => e.textContent.trim());")
+        "return [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(e => e.textContent.trim());"
+    )
 
 
 def _run_all(driver: Any) -> None:
@@ -107,8 +114,11 @@ def _run_all(driver: Any) -> None:
 
     menu = next(e for e in driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item") if e.text.strip() == "Run")
     menu.click()
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, '.lm-Menu-item[data-command="runmenu:run-all"]'),
-          10, "the Run menu").pop().click()
+    wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, '.lm-Menu-item[data-command="runmenu:run-all"]'),
+        10,
+        "the Run menu",
+    ).pop().click()
 
 
 def _image(driver: Any, panel: Any) -> tuple[str, bytes]:
@@ -122,7 +132,9 @@ def _image(driver: Any, panel: Any) -> tuple[str, bytes]:
         "fetch(arguments[0]).then(r => r.arrayBuffer()).then(buffer => {"
         "  const bytes = new Uint8Array(buffer); let text = '';"
         "  for (let i = 0; i < bytes.length; i += 32768) text += String.fromCharCode(...bytes.subarray(i, i + 32768));"
-        "  done(btoa(text)); }).catch(err => done('ERROR ' + err));", src)
+        "  done(btoa(text)); }).catch(err => done('ERROR ' + err));",
+        src,
+    )
     assert not encoded.startswith("ERROR"), f"could not read the figure {src[:60]}: {encoded}"
     return src, base64.b64decode(encoded)
 
@@ -141,7 +153,8 @@ def _outputs(driver: Any) -> list[dict[str, str]]:
     return driver.execute_script(
         "return [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output')]"
         ".map(o => ({mime: o.getAttribute('data-mime-type') || '', text: o.innerText || '',"
-        "            error: o.classList.contains('jp-mod-error') || !!o.querySelector('.jp-mod-error')}));")
+        "            error: o.classList.contains('jp-mod-error') || !!o.querySelector('.jp-mod-error')}));"
+    )
 
 
 def _press(handle: Any, step: int) -> int:
@@ -162,8 +175,11 @@ def _move_sliders(driver: Any) -> list[dict[str, Any]]:
     same checks on the figure it leaves. Returns one record per checked figure."""
     from selenium.webdriver.common.by import By
 
-    panel = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".widget-vbox:has(.widget-hslider):has(img)"), 60,
-                  "the clustering panel")[0]
+    panel = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, ".widget-vbox:has(.widget-hslider):has(img)"),
+        60,
+        "the clustering panel",
+    )[0]
     sliders = panel.find_elements(By.CSS_SELECTOR, ".widget-hslider")
     names = [s.find_element(By.CSS_SELECTOR, ".widget-label").text.strip() for s in sliders]
     assert names == ["k1", "k2", "eps"], names
@@ -177,8 +193,11 @@ def _move_sliders(driver: Any) -> list[dict[str, Any]]:
     def settled(what: str) -> None:
         nonlocal src, png
         values = ", ".join(f"{n}={r.text}" for n, r in zip(names, readouts, strict=True))
-        wait_for(lambda: status.text.replace("\xa0", " ").startswith(values) and _src(panel) not in (src, None), 90,
-              f"the figure of {values} after {what} (status line: {status.text!r})")
+        wait_for(
+            lambda: status.text.replace("\xa0", " ").startswith(values) and _src(panel) not in (src, None),
+            90,
+            f"the figure of {values} after {what} (status line: {status.text!r})",
+        )
         new_src, new_png = _image(driver, panel)
         stats = assert_drawn(new_png, f"the figure after {what} ({values})")
         changed = pixel_change(png, new_png)
@@ -210,17 +229,21 @@ def _session(driver: Any, lab: dict[str, Any], first: str, second: str) -> tuple
     assert not tabs[0]["dirty"], "the notebook shows unsaved changes right after opening"
     _run_all(driver)
     code_cells = len(_prompts(driver))
-    wait_for(lambda: all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(driver)) and _idle(driver, lab, first), 300,
-          "Run All to finish")
-    bars = driver.execute_script("return document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
-                                 ".jp-OutputArea-output .widget-hprogress').length;")
+    wait_for(
+        lambda: all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(driver)) and _idle(driver, lab, first),
+        300,
+        "Run All to finish",
+    )
+    bars = driver.execute_script(
+        "return document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+        ".jp-OutputArea-output .widget-hprogress').length;"
+    )
     assert bars >= 1, "progress = True should show tqdm as widget progress bars"
     records = _move_sliders(driver)
     outputs = _outputs(driver)
     errors = [o["text"][:300] for o in outputs if o["error"] or "Traceback (most recent call last)" in o["text"]]
     assert not errors, f"error outputs: {errors}"
-    reprs = [o["text"][:200] for o in outputs
-             if WIDGET_REPR.match(o["text"].strip()) or STRAY_REPR.search(o["text"])]
+    reprs = [o["text"][:200] for o in outputs if WIDGET_REPR.match(o["text"].strip()) or STRAY_REPR.search(o["text"])]
     assert not reprs, f"raw reprs shown instead of widgets or figures: {reprs}"
     severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert not severe, f"browser console errors: {severe}"
@@ -249,19 +272,24 @@ def test_notebook_02_live_in_jupyterlab(tmp_path):
     analysis.cached_run(get_preset(PARAMETERS["preset"]), cache)  # the stage-1 model the notebook loads
     first, second = _prepare(root, cache, figures)
     stored = {name: (root / name).read_bytes() for name in (first, second)}
-    with jupyter_lab(root, tmp_path / "jupyter") as lab, \
-            chromium(Path(tempfile.mkdtemp(prefix="profile-", dir=tmp_path))) as driver:
+    with (
+        jupyter_lab(root, tmp_path / "jupyter") as lab,
+        chromium(Path(tempfile.mkdtemp(prefix="profile-", dir=tmp_path))) as driver,
+    ):
         try:
             code_cells, records = _session(driver, lab, first, second)
         except AssertionError as err:
             with contextlib.suppress(Exception):
                 driver.save_screenshot(str(tmp_path / "screenshot.png"))
-            raise AssertionError(f"{err}\n(screenshot {tmp_path / 'screenshot.png'}, server log "
-                                 f"{tmp_path / 'jupyter' / 'server.log'})") from err
+            raise AssertionError(
+                f"{err}\n(screenshot {tmp_path / 'screenshot.png'}, server log {tmp_path / 'jupyter' / 'server.log'})"
+            ) from err
     for name, content in stored.items():
         assert (root / name).read_bytes() == content, f"autosave is off: {name} must not change on disk"
     assert len(records) >= 3 * MOVES_PER_SLIDER
-    print(f"\nbrowser test: {code_cells} code cells run through the UI, {len(records)} slider moves, each one "
-          f"drawn and changed (min non-white share {min(r['non_white'] for r in records):.3f}, min grey std "
-          f"{min(r['std'] for r in records):.1f}, min changed pixels {min(r['changed'] for r in records):.3f}); "
-          f"{time.monotonic() - started:.0f} s in all")
+    print(
+        f"\nbrowser test: {code_cells} code cells run through the UI, {len(records)} slider moves, each one "
+        f"drawn and changed (min non-white share {min(r['non_white'] for r in records):.3f}, min grey std "
+        f"{min(r['std'] for r in records):.1f}, min changed pixels {min(r['changed'] for r in records):.3f}); "
+        f"{time.monotonic() - started:.0f} s in all"
+    )

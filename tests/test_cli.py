@@ -13,8 +13,9 @@ COMMANDS = ("synth", "train", "evaluate", "demo", "ablation")
 
 
 def test_module_help_lists_every_command():
-    out = subprocess.run([sys.executable, "-m", "vireid_core", "--help"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "vireid_core", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in COMMANDS:
         assert command in out
 
@@ -45,8 +46,9 @@ def test_missing_dataset_root_is_a_clear_error(tmp_path, capsys):
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
-    code = main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--dataset", "sysu",
-                 "--data-root", str(tmp_path)])
+    code = main(
+        ["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--dataset", "sysu", "--data-root", str(tmp_path)]
+    )
     assert code == 2
     assert "none.pt" in capsys.readouterr().err
 
@@ -55,13 +57,47 @@ def test_synth_then_load_round_trip(tmp_path, capsys):
     from vireid_core.data import load_dataset
 
     out = tmp_path / "sysu"
-    assert main(["synth", "--out", str(out), "--layout", "sysu", "--identities", "8", "--seed", "3",
-                 "--height", "64", "--width", "32"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                "--out",
+                str(out),
+                "--layout",
+                "sysu",
+                "--identities",
+                "8",
+                "--seed",
+                "3",
+                "--height",
+                "64",
+                "--width",
+                "32",
+            ]
+        )
+        == 0
+    )
     dataset = load_dataset("sysu", out)
     assert {s.modality for s in dataset.train} == {0, 1}
     assert {s.cam for s in dataset.query} <= {3, 6} and all(s.modality == 1 for s in dataset.query)
-    assert main(["synth", "--out", str(tmp_path / "regdb"), "--layout", "regdb", "--identities", "6",
-                 "--height", "64", "--width", "32"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                "--out",
+                str(tmp_path / "regdb"),
+                "--layout",
+                "regdb",
+                "--identities",
+                "6",
+                "--height",
+                "64",
+                "--width",
+                "32",
+            ]
+        )
+        == 0
+    )
     regdb = load_dataset("regdb", tmp_path / "regdb", trial=2)
     assert {s.modality for s in regdb.train} == {0, 1}
 
@@ -78,7 +114,22 @@ def test_train_then_evaluate_checkpoint(tmp_path, capsys, monkeypatch):
     assert main(["train", "--preset", "synthvi-smoke", "--out", str(run), "--no-progress", *sets]) == 2
     assert "--resume" in capsys.readouterr().err
     root = next((tmp_path / "data_cache").glob("synthvi-sysu-*"))
-    assert main(["evaluate", "--checkpoint", str(run / "last.pt"), "--dataset", "synthvi", "--data-root", str(root),
-                 "--trials", "2", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(run / "last.pt"),
+                "--dataset",
+                "synthvi",
+                "--data-root",
+                str(root),
+                "--trials",
+                "2",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "checkpoint: last epoch" in out and "report written" in out

@@ -69,8 +69,10 @@ def test_bf16_training_step_keeps_features_memories_losses_and_bn_statistics_flo
     targets = torch.arange(16) % 4
     centroids = torch.nn.functional.normalize(torch.randn(16, reference.feature_dim), dim=1)
     losses = {}
-    for name, model, ctx in (("fp32", reference, torch.autocast("cpu", enabled=False)),
-                             ("bf16", fast, plan.autocast())):
+    for name, model, ctx in (
+        ("fp32", reference, torch.autocast("cpu", enabled=False)),
+        ("bf16", fast, plan.autocast()),
+    ):
         memory = HybridMemory.from_clusters(centroids, targets.numpy(), momentum=0.1, temperature=0.05, margin=0.2)
         with ctx:
             feats = model(plan.images(images) if name == "bf16" else images, modality)
@@ -114,5 +116,4 @@ def test_bf16_one_column_convolution_runs_in_float32_and_others_stay_bf16():
     assert guard_bf16_convolutions(torch.nn.Sequential(conv)) is not None  # idempotent
     plan = compute_plan("cpu", "bf16", channels_last=True)
     model = plan.prepare_model(_tiny_model())
-    assert all("forward" in vars(m) for m in model.modules()
-               if isinstance(m, torch.nn.Conv2d) and max(m.stride) > 1)
+    assert all("forward" in vars(m) for m in model.modules() if isinstance(m, torch.nn.Conv2d) and max(m.stride) > 1)

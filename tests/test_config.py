@@ -43,10 +43,17 @@ def test_official_presets_follow_the_official_run_scripts():
     assert intra.min_samples == global_.min_samples == 4
     assert (sysu.schedule.iters, sysu.schedule.vis_batch, sysu.schedule.ir_batch) == (200, 128, 128)
     assert (sysu.optim.lr, sysu.optim.weight_decay, sysu.memory.temperature, sysu.memory.momentum) == (
-        3.5e-4, 5e-4, 0.05, 0.1)
+        3.5e-4,
+        5e-4,
+        0.05,
+        0.1,
+    )
     assert (sysu.loss.step_a_intra, sysu.loss.step_b_global) == (1.0, 0.5)
     assert (regdb.intra_clustering.eps_infrared, regdb.global_clustering.eps, regdb.intra_clustering.subset_ratio) == (
-        0.3, 0.3, None)
+        0.3,
+        0.3,
+        None,
+    )
     assert (regdb.schedule.iters, regdb.schedule.vis_batch) == (100, 64)
     assert sysu.schedule.stage1.color_jitter_ir and not regdb.schedule.stage1.color_jitter_ir
 
@@ -65,31 +72,41 @@ def test_ablations_are_configuration():
 
 
 def test_overrides_are_typed_from_text():
-    config = get_preset("sysu", {"global_clustering.eps": "0.5", "schedule.iters": "7",
-                                 "memory.split_prototypes": "false", "intra_clustering.subset_ratio": "none"})
+    config = get_preset(
+        "sysu",
+        {
+            "global_clustering.eps": "0.5",
+            "schedule.iters": "7",
+            "memory.split_prototypes": "false",
+            "intra_clustering.subset_ratio": "none",
+        },
+    )
     assert config.global_clustering.eps == 0.5 and config.schedule.iters == 7
     assert config.memory.split_prototypes is False and config.intra_clustering.subset_ratio is None
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("global_clustering.epsilon", "0.5"),
-    ("schedule.iters", "0"),
-    ("schedule.iters", "many"),
-    ("global_clustering.eps", "1.5"),
-    ("model.arch", "vgg"),
-    ("memory.split_prototypes", "maybe"),
-    ("schedule.ir_batch", "20"),
-    ("schedule.stage2.epochs", "-1"),
-    ("schedule.stage1.eval_trials", "0"),
-    ("intra_clustering.eps_visible", "0"),
-    ("global_clustering.min_samples", "0"),
-    ("memory.num_selected", "0"),
-    ("loss.step_b_global", "-0.5"),
-    ("neighbours.method", "annoy"),  # KnnConfig's own check, named by the key
-    ("neighbours.block_size", "0"),
-    ("data.synthvi.n_train_ids", "-1"),
-    ("data.synthvi.ir_response", "xray"),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("global_clustering.epsilon", "0.5"),
+        ("schedule.iters", "0"),
+        ("schedule.iters", "many"),
+        ("global_clustering.eps", "1.5"),
+        ("model.arch", "vgg"),
+        ("memory.split_prototypes", "maybe"),
+        ("schedule.ir_batch", "20"),
+        ("schedule.stage2.epochs", "-1"),
+        ("schedule.stage1.eval_trials", "0"),
+        ("intra_clustering.eps_visible", "0"),
+        ("global_clustering.min_samples", "0"),
+        ("memory.num_selected", "0"),
+        ("loss.step_b_global", "-0.5"),
+        ("neighbours.method", "annoy"),  # KnnConfig's own check, named by the key
+        ("neighbours.block_size", "0"),
+        ("data.synthvi.n_train_ids", "-1"),
+        ("data.synthvi.ir_response", "xray"),
+    ],
+)
 def test_bad_values_name_the_key(key, value):
     with pytest.raises(ValueError, match=re.escape(key)):
         get_preset("sysu", {key: value})
@@ -173,7 +190,11 @@ def test_run_folders_written_before_the_sections_still_load(path: Path):
 def test_cached_runs_keep_their_folder_while_the_flat_layout_can_name_them():
     config = get_preset("synthvi-cpu")
     assert run_digest(config) == stable_digest(flat_layout(config.to_dict())) != stable_digest(config.to_dict())
-    for key, value in {"loss.step_b_global": 0.25, "neighbours.screen": "off", "data.synthvi.ir_lum_mix": 0.5,
-                       "global_clustering.min_samples": 3}.items():
+    for key, value in {
+        "loss.step_b_global": 0.25,
+        "neighbours.screen": "off",
+        "data.synthvi.ir_lum_mix": 0.5,
+        "global_clustering.min_samples": 3,
+    }.items():
         changed = get_preset("synthvi-cpu", {key: value})  # settings the flat layout cannot hold
         assert run_digest(changed) == stable_digest(changed.to_dict()) != run_digest(config), key

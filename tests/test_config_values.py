@@ -38,12 +38,14 @@ def test_every_preset_resolves_to_the_recorded_settings(name: str) -> None:
     # the parts the flat layout had no key for hold the values the code used then
     assert config.loss == LossWeights() == LossWeights(step_a_intra=1.0, step_b_global=0.5)
     assert config.neighbours == KnnConfig()
-    mirrored = {key.removeprefix("data.synthvi."): value for key, value in read.items()
-                if key.startswith("data.synthvi.")}
+    mirrored = {
+        key.removeprefix("data.synthvi."): value for key, value in read.items() if key.startswith("data.synthvi.")
+    }
     drawn = dataclasses.replace(SynthVIConfig(), **mirrored, height=config.data.height, width=config.data.width)
     assert workflow.synthvi_config(config) == config.data.synthvi == drawn
-    assert set(read) | {k for k in all_keys(config) if k.startswith(("loss.", "neighbours.", "data.synthvi."))} \
-        == set(all_keys(config))  # every key is either recorded or one of the new parts
+    assert set(read) | {k for k in all_keys(config) if k.startswith(("loss.", "neighbours.", "data.synthvi."))} == set(
+        all_keys(config)
+    )  # every key is either recorded or one of the new parts
 
 
 @pytest.mark.parametrize("name", sorted(RECORD["caches"]))

@@ -19,8 +19,9 @@ def _free_port() -> int:
 
 
 def _worker(rank: int, world: int, port: int, cache_dir: str, out_dir: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank)
+    )
     torch.set_num_threads(1)
     tdist.init_process_group("gloo", rank=rank, world_size=world)
     try:
@@ -31,11 +32,11 @@ def _worker(rank: int, world: int, port: int, cache_dir: str, out_dir: str) -> N
         assert dist.is_distributed() and dist.rank() == rank and dist.world_size() == world
         config = tiny_config()
         recorder = HistoryRecorder()
-        engine = Engine(config, tiny_dataset(cache_dir, config), out_dir=out_dir, callbacks=[recorder],
-                        progress=False)
+        engine = Engine(config, tiny_dataset(cache_dir, config), out_dir=out_dir, callbacks=[recorder], progress=False)
         engine.run()
-        torch.save({"model": engine.model.state_dict(), "records": recorder.records},
-                   os.path.join(out_dir, f"rank{rank}.pt"))
+        torch.save(
+            {"model": engine.model.state_dict(), "records": recorder.records}, os.path.join(out_dir, f"rank{rank}.pt")
+        )
     finally:
         tdist.destroy_process_group()
 

@@ -16,9 +16,23 @@ DOTTED = re.compile(r"\bvireid_core(?:\.[A-Za-z_]\w*)+")
 PATH = re.compile(r"(?<![\w/.*-])((?:[\w.-]+/)*[\w-]+\.(?:py|ipynb))(?![\w/])")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 # files of the official code (Terminator8758/BMIL, zesenwu23/USL-VI-ReID) and of other projects the docs cite
-OFFICIAL = {"train_sysu.py", "train_regdb.py", "test_sysu.py", "test_regdb.py", "ChannelAug.py", "cm.py",
-            "prepare_sysu.py", "prepare_regdb.py", "trainers.py", "evaluators.py", "faiss_rerank.py",
-            "faiss_rerank_xmodal.py", "resnet_agw.py", "sampler.py", "preprocessor.py"}
+OFFICIAL = {
+    "train_sysu.py",
+    "train_regdb.py",
+    "test_sysu.py",
+    "test_regdb.py",
+    "ChannelAug.py",
+    "cm.py",
+    "prepare_sysu.py",
+    "prepare_regdb.py",
+    "trainers.py",
+    "evaluators.py",
+    "faiss_rerank.py",
+    "faiss_rerank_xmodal.py",
+    "resnet_agw.py",
+    "sampler.py",
+    "preprocessor.py",
+}
 OUTPUTS = {"out.ipynb"}  # files a documented command writes
 
 
@@ -39,8 +53,12 @@ def _resolves(dotted: str) -> bool:
 
 def _file_exists(path: str, doc: Path) -> bool:
     bases = (ROOT, ROOT / "vireid_core", doc.parent)
-    return any((base / path).exists() for base in bases) or path.split("/")[-1] in OFFICIAL \
-        or path.startswith("clustercontrast/") or path in OUTPUTS
+    return (
+        any((base / path).exists() for base in bases)
+        or path.split("/")[-1] in OFFICIAL
+        or path.startswith("clustercontrast/")
+        or path in OUTPUTS
+    )
 
 
 def _names(pattern: re.Pattern) -> list[tuple[Path, str]]:

@@ -30,8 +30,9 @@ def _params(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def test_two_stages_log_every_epoch_and_train(dataset, tmp_path):
     config = tiny_config()
     recorder = HistoryRecorder()
-    engine = Engine(config, dataset, out_dir=tmp_path, callbacks=[recorder, MetricsJsonl(tmp_path / "m.jsonl")],
-                    progress=False)
+    engine = Engine(
+        config, dataset, out_dir=tmp_path, callbacks=[recorder, MetricsJsonl(tmp_path / "m.jsonl")], progress=False
+    )
     before = _params(engine.model)
     engine.run()
     stages = [(r["stage"], r["epoch"]) for r in recorder.records]
@@ -40,8 +41,9 @@ def test_two_stages_log_every_epoch_and_train(dataset, tmp_path):
     assert stage2["clusters_ir"] > 0 and stage2["clusters_vis"] > 0 and stage2["clusters_global"] > 0
     assert 0.0 <= stage2["global_mixed_fraction"] <= 1.0 and stage2["loss_global"] is not None
     assert np.isfinite(stage2["loss_intra"]) and -1.0 <= stage2["global_ari"] <= 1.0
-    changed = [k for k, v in engine.model.state_dict().items() if v.dtype.is_floating_point
-               and not torch.equal(v, before[k])]
+    changed = [
+        k for k, v in engine.model.state_dict().items() if v.dtype.is_floating_point and not torch.equal(v, before[k])
+    ]
     assert changed, "training changed no parameter"
     lines = (tmp_path / "m.jsonl").read_text().splitlines()
     assert [json.loads(line)["stage"] for line in lines] == [1, 2]
@@ -77,8 +79,9 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(dataset, tmp_path):
 def test_no_clusters_is_reported_not_a_crash(dataset, monkeypatch):
     from vireid_core.learning import pseudo_labels
 
-    monkeypatch.setattr(pseudo_labels, "cluster_dbscan",
-                        lambda dist, eps, min_samples: np.full(dist.shape[0], -1, dtype=np.int64))
+    monkeypatch.setattr(
+        pseudo_labels, "cluster_dbscan", lambda dist, eps, min_samples: np.full(dist.shape[0], -1, dtype=np.int64)
+    )
     recorder = HistoryRecorder()
     Engine(tiny_config(), dataset, callbacks=[recorder], progress=False).run()
     text = "\n".join(recorder.messages)
@@ -105,8 +108,9 @@ def test_training_never_sees_true_ids(dataset, monkeypatch):
     a.run()
     rng = np.random.default_rng(0)
     fake = rng.permutation([s.pid for s in dataset.train])
-    shuffled = dataclasses.replace(dataset, train=[dataclasses.replace(s, pid=int(p))
-                                                   for s, p in zip(dataset.train, fake, strict=True)])
+    shuffled = dataclasses.replace(
+        dataset, train=[dataclasses.replace(s, pid=int(p)) for s, p in zip(dataset.train, fake, strict=True)]
+    )
     b = Engine(config, shuffled, progress=False)
     b.run()
     for key, value in a.model.state_dict().items():

@@ -128,8 +128,17 @@ def synthvi_roots(tmp_path_factory) -> dict[str, str]:
 def test_evaluate_sysu_layout_matches_direct_metrics(synthvi_roots):
     dataset = load_dataset("sysu", synthvi_roots["sysu"])
     model = DummyTwoStream()
-    report = evaluate(model, dataset, mode=["all", "indoor"], trials=range(3), height=HEIGHT, width=WIDTH,
-                      batch_size=16, progress=False, checkpoint_selection="best Rank-1 on the test set")
+    report = evaluate(
+        model,
+        dataset,
+        mode=["all", "indoor"],
+        trials=range(3),
+        height=HEIGHT,
+        width=WIDTH,
+        batch_size=16,
+        progress=False,
+        checkpoint_selection="best Rank-1 on the test set",
+    )
     assert [s.key for s in report.settings] == ["all", "indoor"]
     transform = make_test_transform(HEIGHT, WIDTH)
     query_feat = extract_features(model, dataset.query, transform, progress=False)
@@ -142,13 +151,25 @@ def test_evaluate_sysu_layout_matches_direct_metrics(synthvi_roots):
         for trial, result in zip(setting.trials, setting.results, strict=True):
             picks = sample_gallery_indices(dataset.gallery_candidates, cams, trial)
             gallery = [dataset.gallery_candidates[i] for i in picks]
-            direct = rank_metrics(-(query_feat @ cand_feat[picks].T), q_pids, [s.pid for s in gallery],
-                                  q_cams, [s.cam for s in gallery], rule="sysu")
+            direct = rank_metrics(
+                -(query_feat @ cand_feat[picks].T),
+                q_pids,
+                [s.pid for s in gallery],
+                q_cams,
+                [s.cam for s in gallery],
+                rule="sysu",
+            )
             np.testing.assert_allclose(result.cmc, direct.cmc, atol=1e-6)
             assert result.mAP == pytest.approx(direct.mAP, abs=1e-6)
         assert setting.mAP == pytest.approx(np.mean([r.mAP for r in setting.results]))
-    from_features = evaluate_features(dataset, query_feat, cand_feat, mode=["all", "indoor"], trials=range(3),
-                                      checkpoint_selection="best Rank-1 on the test set")
+    from_features = evaluate_features(
+        dataset,
+        query_feat,
+        cand_feat,
+        mode=["all", "indoor"],
+        trials=range(3),
+        checkpoint_selection="best Rank-1 on the test set",
+    )
     for a, b in zip(report.settings, from_features.settings, strict=True):
         assert a.mAP == pytest.approx(b.mAP, abs=1e-6) and a.rank(1) == pytest.approx(b.rank(1), abs=1e-6)
     table = report.table()
@@ -198,8 +219,14 @@ def test_evaluate_features_llcm_and_unused_rows():
     report = evaluate_features(dataset, q_feat, g_feat, trials=range(2))
     assert [s.key for s in report.settings] == ["ir_to_vis", "vis_to_ir"]
     picks = sample_gallery_indices(nir, (1, 2, 4), 1)
-    expected = rank_metrics(-(q_feat[picks] @ g_feat.T), [nir[i].pid for i in picks], [s.pid for s in vis],
-                            [nir[i].cam for i in picks], [s.cam for s in vis], rule="llcm")
+    expected = rank_metrics(
+        -(q_feat[picks] @ g_feat.T),
+        [nir[i].pid for i in picks],
+        [s.pid for s in vis],
+        [nir[i].cam for i in picks],
+        [s.cam for s in vis],
+        rule="llcm",
+    )
     assert report["vis_to_ir"].results[1].mAP == pytest.approx(expected.mAP, abs=1e-6)
     # Rows no trial uses may be NaN; rows that are used are rejected loudly.
     used = sorted(set(sample_gallery_indices(vis, (1, 3), 0)) | set(sample_gallery_indices(vis, (1, 3), 1)))

@@ -145,8 +145,9 @@ def test_the_oracle_reads_the_target_labels(tmp_path) -> None:
     config = tiny_config()
     dataset = tiny_dataset(tmp_path, config)
     fake = np.random.default_rng(0).permutation([s.pid for s in dataset.train])
-    shuffled = dataclasses.replace(dataset, train=[dataclasses.replace(s, pid=int(p))
-                                                   for s, p in zip(dataset.train, fake, strict=True)])
+    shuffled = dataclasses.replace(
+        dataset, train=[dataclasses.replace(s, pid=int(p)) for s, p in zip(dataset.train, fake, strict=True)]
+    )
     weights = []
     for data in (dataset, dataset, shuffled):
         model = build_configured_model(config)
@@ -207,6 +208,9 @@ def test_ladder_flag_runs_every_row_in_ladder_order(tmp_path, monkeypatch, capsy
 
     monkeypatch.setattr(runs, "run_ablation", fake)
     assert main(["ablation", "--ladder", "--seeds", "5", "--out", str(tmp_path / "ladder")]) == 0
-    assert seen == {"preset": "synthvi-cpu", "seeds": 5,
-                    "names": ["untrained", "start", "M1", "M2", "M3", "M4", "M5", "M6", "oracle"]}
+    assert seen == {
+        "preset": "synthvi-cpu",
+        "seeds": 5,
+        "names": ["untrained", "start", "M1", "M2", "M3", "M4", "M5", "M6", "oracle"],
+    }
     assert "| table |" in capsys.readouterr().out

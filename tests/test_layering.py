@@ -34,8 +34,12 @@ def _imports() -> dict[str, list[tuple[str, bool]]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         name = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
         tree = ast.parse(path.read_text())
-        nested = {id(node) for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
-                  for node in ast.walk(fn)}
+        nested = {
+            id(node)
+            for fn in ast.walk(tree)
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for node in ast.walk(fn)
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vireid_core"):
                 targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
@@ -76,8 +80,10 @@ def test_dependencies_point_one_way() -> None:
 
 
 def test_import_vireid_core_is_cheap_and_its_face_resolves() -> None:
-    code = ("import sys, vireid_core as vc; assert 'torch' not in sys.modules; "
-            "assert callable(vc.get_preset) and callable(vc.train_run) and vc.__version__; print('ok')")
+    code = (
+        "import sys, vireid_core as vc; assert 'torch' not in sys.modules; "
+        "assert callable(vc.get_preset) and callable(vc.train_run) and vc.__version__; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "ok"
 
@@ -116,8 +122,9 @@ def test_global_memories_by_name() -> None:
     assert configured_global_memory(settings) == "hybrid"
     assert configured_global_memory(MemoryConfig()) == "split_prototypes"
     memory, targets = build_global_memory("hybrid", feats, labels, modality, settings)
-    expected = HybridMemory.from_clusters(feats, labels, momentum=settings.momentum,
-                                          temperature=settings.temperature, margin=settings.margin)
+    expected = HybridMemory.from_clusters(
+        feats, labels, momentum=settings.momentum, temperature=settings.temperature, margin=settings.margin
+    )
     assert isinstance(memory, HybridMemory) and np.array_equal(targets, labels)
     assert torch.equal(memory.mean_slots, expected.mean_slots) and memory.margin == expected.margin
     split, proxy = build_global_memory("split_prototypes", feats, labels, modality, MemoryConfig())
@@ -140,10 +147,28 @@ def test_protocol_settings_are_decided_in_one_place() -> None:
 
 def test_run_folders_name_their_files_in_one_place(tmp_path) -> None:
     run = RunDir(tmp_path / "r")
-    assert [p.name for p in (run.config, run.metrics, run.last, run.results, run.probes, run.oracle_weights,
-                             run.stage_last(2), run.best(1))] == [
-        "config.json", "metrics.jsonl", "last.pt", "results.json", "probes.json", "oracle.pt",
-        "stage2_last.pt", "best_stage1.pt"]
+    assert [
+        p.name
+        for p in (
+            run.config,
+            run.metrics,
+            run.last,
+            run.results,
+            run.probes,
+            run.oracle_weights,
+            run.stage_last(2),
+            run.best(1),
+        )
+    ] == [
+        "config.json",
+        "metrics.jsonl",
+        "last.pt",
+        "results.json",
+        "probes.json",
+        "oracle.pt",
+        "stage2_last.pt",
+        "best_stage1.pt",
+    ]
     shipped = ShippedDir.of_preset("synthvi-cpu:M3", tmp_path)
     assert shipped.path.name == "synthvi-cpu-M3" and shipped.start.name == "start.pt"
     assert shipped.read_manifest() is None and shipped.stored_config() is None

@@ -27,15 +27,15 @@ def test_hybrid_loss_hand_computed() -> None:
     memory.hard_slots[0] = F.normalize(torch.tensor([1.0, 1.0, 0.0, 0.0]), dim=0)
     feature = torch.tensor([[2.0, 0.0, 0.0, 0.0]])  # normalised: e1
     loss = memory.loss(feature, torch.tensor([0]))
-    ce_mean = ce_two_class(1.0)                       # scores [1, 0]
-    ce_hard = ce_two_class(1 / math.sqrt(2))          # scores [0.707, 0]
+    ce_mean = ce_two_class(1.0)  # scores [1, 0]
+    ce_hard = ce_two_class(1 / math.sqrt(2))  # scores [0.707, 0]
     expected = 0.5 * (ce_hard + max(0.0, ce_mean - 0.2))
     assert loss.item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_hinge_acts_on_batch_mean_cross_entropy() -> None:
-    a1 = -math.log(math.exp(0.1) - 1)   # CE 0.1
-    a2 = -math.log(math.exp(0.5) - 1)   # CE 0.5
+    a1 = -math.log(math.exp(0.1) - 1)  # CE 0.1
+    a2 = -math.log(math.exp(0.5) - 1)  # CE 0.5
     mean_scores = torch.tensor([[a1, 0.0], [a2, 0.0]])
     hard_scores = torch.tensor([[100.0, 0.0], [100.0, 0.0]])  # CE ~ 0
     loss = hybrid_loss(mean_scores, hard_scores, torch.tensor([0, 0]), margin=0.2)
@@ -71,8 +71,9 @@ def test_hard_slot_uses_pre_update_mean_slot() -> None:
     memory = HybridMemory(torch.stack([E[0], E[3]]), momentum=0.1)
     # The hardest row differs between the pre-update mean (e1 -> row 2) and the post-update mean
     # (mostly e3 + e4 -> row 1); the rule uses the pre-update slot.
-    rows = torch.stack([torch.tensor([0.1, 0.0, 1.0, 0.0]), torch.tensor([0.2, 0.0, 0.0, 1.0]),
-                        torch.tensor([0.0, 0.0, 3.0, 0.0])])
+    rows = torch.stack(
+        [torch.tensor([0.1, 0.0, 1.0, 0.0]), torch.tensor([0.2, 0.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, 3.0, 0.0])]
+    )
     # pre-update similarities to e1: 0.0995, 0.196, 0.0 -> hardest = row 2
     memory.update(rows, torch.tensor([0, 0, 0]))
     expected_hard = F.normalize(0.1 * E[0] + 0.9 * E[2], dim=0)
@@ -117,8 +118,9 @@ def test_backward_after_update_still_uses_forward_time_memory() -> None:
 
 
 # ------------------------------------------------------------------------------------ split prototypes
-FEATS = torch.tensor([[0, 0, 2.0, 0], [1.0, 0, 0, 0], [0, 1.0, 0, 0], [5.0, 5, 5, 5],
-                      [0, 0, 0, 3.0], [1.0, 1, 1, 1], [3.0, 0, 0, 0]])
+FEATS = torch.tensor(
+    [[0, 0, 2.0, 0], [1.0, 0, 0, 0], [0, 1.0, 0, 0], [5.0, 5, 5, 5], [0, 0, 0, 3.0], [1.0, 1, 1, 1], [3.0, 0, 0, 0]]
+)
 LABELS = np.array([1, 0, 0, -1, 1, 2, 0])
 MODALITY = np.array([1, 0, 1, 0, 1, 1, 0])
 
@@ -152,8 +154,12 @@ def _expected_mp(scores: list[float], positives: list[int], selected: list[int])
 
 def test_multi_positive_loss_hand_computed() -> None:
     proto_label = torch.tensor([0, 0, 1, 2, 3])
-    scores = torch.tensor([[1.0, 0.5, 2.0, -1.0, 0.3],    # target 0: Pos {0, 1}; top-1 negative = 2
-                           [0.2, 0.1, 0.4, 0.9, 0.8]])    # target 2: Pos {2};    top-2 negatives = 3, 4
+    scores = torch.tensor(
+        [
+            [1.0, 0.5, 2.0, -1.0, 0.3],  # target 0: Pos {0, 1}; top-1 negative = 2
+            [0.2, 0.1, 0.4, 0.9, 0.8],
+        ]
+    )  # target 2: Pos {2};    top-2 negatives = 3, 4
     loss = multi_positive_loss(scores, torch.tensor([0, 2]), proto_label, num_selected=3)
     row0 = _expected_mp(scores[0].tolist(), [0, 1], [0, 1, 2])
     row1 = _expected_mp(scores[1].tolist(), [2], [2, 3, 4])
@@ -164,8 +170,7 @@ def test_positives_for_mixed_and_single_modality_clusters() -> None:
     memory, proxy = SplitPrototypeMemory.from_global_clusters(FEATS, LABELS, MODALITY)
     targets = torch.tensor([0, 1, 2])
     positives = memory.proto_label.unsqueeze(0) == memory.proto_label[targets].unsqueeze(1)
-    assert positives.tolist() == [[True, True, False, False], [True, True, False, False],
-                                  [False, False, True, False]]
+    assert positives.tolist() == [[True, True, False, False], [True, True, False, False], [False, False, True, False]]
 
 
 def test_fewer_prototypes_than_selected_set_uses_all() -> None:
@@ -202,7 +207,7 @@ def test_one_call_versus_two_calls_for_infrared_and_visible_rows() -> None:
     labels = np.repeat(np.arange(10), 4)
     modality = np.tile([0, 1], 20)
     f_ir, f_vis = torch.randn(6, 8), torch.randn(6, 8)
-    t_ir = torch.tensor([1, 3, 5, 1, 3, 7])   # infrared prototypes (odd indices)
+    t_ir = torch.tensor([1, 3, 5, 1, 3, 7])  # infrared prototypes (odd indices)
     t_vis = torch.tensor([0, 2, 4, 0, 6, 8])  # visible prototypes (even indices)
 
     one, _ = SplitPrototypeMemory.from_global_clusters(features, labels, modality, num_selected=5)

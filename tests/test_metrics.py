@@ -53,16 +53,21 @@ def brute_force(distmat, q_pids, g_pids, q_cams, g_cams, rule, max_rank=20):
                 seen = 1
             row.append(seen)
         cmc_rows.append(row)
-    return (np.mean(cmc_rows, axis=0), np.nanmean(aps), np.nanmean(inps), np.array(aps), np.array(inps),
-            np.array(valid))
+    return (
+        np.mean(cmc_rows, axis=0),
+        np.nanmean(aps),
+        np.nanmean(inps),
+        np.array(aps),
+        np.array(inps),
+        np.array(valid),
+    )
 
 
 def test_hand_made_regdb_case(algorithm):
     # Query 0 (id 1): ranking g0(id2) g1(id1) g2(id2) g3(id1) -> hits at 2 and 4.
     # AP = (1/2 + 2/4)/2 = 0.5, INP = 2/4 = 0.5, image-level first hit at rank 2.
     # Query 1 (id 2): ranking g2(id2) g0(id2) g1 g3 -> AP 1, INP 2/2 = 1, hit at rank 1.
-    distmat = np.array([[0.1, 0.2, 0.3, 0.4],
-                        [0.2, 0.3, 0.1, 0.4]])
+    distmat = np.array([[0.1, 0.2, 0.3, 0.4], [0.2, 0.3, 0.1, 0.4]])
     result = rank_metrics(distmat, [1, 2], [2, 1, 2, 1], rule="regdb", max_rank=3)
     np.testing.assert_allclose(result.cmc, [0.5, 1.0, 1.0])
     assert result.mAP == pytest.approx(0.75)

@@ -31,8 +31,7 @@ def small(**kw) -> torch.nn.Module:
 
 
 # ------------------------------------------------------------------------------------ forward contract
-@pytest.mark.parametrize("arch, kw, dim", [("resnet18_small", {"width": 0.25}, 128),
-                                           ("effnet_lite0", {}, 1280)])
+@pytest.mark.parametrize("arch, kw, dim", [("resnet18_small", {"width": 0.25}, 128), ("effnet_lite0", {}, 1280)])
 def test_forward_shapes_and_modes(arch: str, kw: dict, dim: int) -> None:
     model = build_model(arch, seed=0, **kw)
     images, modality = torch.randn(4, 3, 64, 32), torch.tensor([1, 0, 0, 1])
@@ -72,7 +71,7 @@ def test_rows_use_their_own_stem_and_keep_their_order() -> None:
         images = torch.randn(5, 3, 64, 32)
         modality = torch.tensor([0, 1, 1, 0, 1])
         mixed = model(images, modality)
-        per_row = torch.cat([model(images[i:i + 1], modality[i:i + 1]) for i in range(5)])
+        per_row = torch.cat([model(images[i : i + 1], modality[i : i + 1]) for i in range(5)])
         assert torch.allclose(mixed, per_row, atol=1e-5)
         flipped = model(images, 1 - modality)
         assert not torch.allclose(mixed, flipped, atol=1e-3)
@@ -130,7 +129,7 @@ def test_non_local_block_matches_explicit_attention_and_starts_as_identity() -> 
         g = block.g(x).flatten(2).transpose(1, 2)
         theta = block.theta(x).flatten(2).transpose(1, 2)
         phi = block.phi(x).flatten(2)
-        attention = theta @ phi / 15                        # [B, HW, HW], no softmax
+        attention = theta @ phi / 15  # [B, HW, HW], no softmax
         y = (attention @ g).transpose(1, 2).reshape(2, 2, 5, 3)
         assert torch.allclose(block(x), x + block.W(y), atol=1e-5)
 
@@ -164,8 +163,11 @@ def test_weight_file_errors_name_file_and_keys(tmp_path: Path) -> None:
     state["extra.weight"] = torch.zeros(1)
     path = tmp_path / "broken.pth"
     torch.save(state, path)
-    with pytest.raises(ValueError, match=r"broken\.pth.*missing keys: body\.layer2\.0\.conv1\.weight.*"
-                                         r"unexpected keys: extra\.weight"):
+    with pytest.raises(
+        ValueError,
+        match=r"broken\.pth.*missing keys: body\.layer2\.0\.conv1\.weight.*"
+        r"unexpected keys: extra\.weight",
+    ):
         load_pretrained_weights(build_model("resnet18_small"), path)
 
 
@@ -183,15 +185,15 @@ def _official_names(own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     official = {}
     for key, value in own.items():
         if key.startswith("stems.0."):
-            name = "visible_module.visible." + key[len("stems.0."):]
+            name = "visible_module.visible." + key[len("stems.0.") :]
         elif key.startswith("stems.1."):
-            name = "thermal_module.thermal." + key[len("stems.1."):]
+            name = "thermal_module.thermal." + key[len("stems.1.") :]
         elif key.startswith("body.nl_layer2."):
-            name = "NL_2." + key[len("body.nl_layer2."):]
+            name = "NL_2." + key[len("body.nl_layer2.") :]
         elif key.startswith("body.nl_layer3."):
-            name = "NL_3." + key[len("body.nl_layer3."):]
+            name = "NL_3." + key[len("body.nl_layer3.") :]
         elif key.startswith("body."):
-            name = "base_resnet.base." + key[len("body."):]
+            name = "base_resnet.base." + key[len("body.") :]
         else:
             name = key
         official["module." + name] = value.clone()

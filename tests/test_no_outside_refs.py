@@ -11,8 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = (".py", ".md", ".ipynb")
 SKIPPED_DIRS = {".venv", "data_cache", "results", ".git", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 # Built from pieces so that this file does not match itself.
-OUTSIDE = ("method" + "-spec", "../" + "shared", "shared" + "/docs", "eval" + "-protocol",
-           "synthvi" + "-feasibility")
+OUTSIDE = ("method" + "-spec", "../" + "shared", "shared" + "/docs", "eval" + "-protocol", "synthvi" + "-feasibility")
 
 
 def _project_files() -> list[Path]:

@@ -26,14 +26,32 @@ PARAMETERS = {
     "01_modality_bias": {"n_ids": 8, "umap_epochs": 50},
     "02_distance_rectification": {"n_ids": 8, "interactive": True},
     "03_training": {"live_epochs_stage1": 1, "live_epochs_stage2": 1, "live_iters": 2, "eval_trials": 1},
-    "04_evaluation": {"trials": 2, "regdb_ids": 8, "gallery_queries": 2, "ablation_dir": "",
-                      "ablation_names": ["M2", "M6"], "umap_ids": 6, "umap_epochs": 30},
+    "04_evaluation": {
+        "trials": 2,
+        "regdb_ids": 8,
+        "gallery_queries": 2,
+        "ablation_dir": "",
+        "ablation_names": ["M2", "M6"],
+        "umap_ids": 6,
+        "umap_epochs": 30,
+    },
 }
 FIGURES = {
-    "01_modality_bias": ["01_modality_samples", "01_distance_distributions", "01_knn_composition", "01_umap_stage1",
-                         "01_plain_jaccard_clusters"],
-    "02_distance_rectification": ["02_neighbour_lists", "02_encoding_vectors", "02_distance_histograms",
-                                  "02_clustering_scores", "02_cluster_compositions", "02_parameter_sweep"],
+    "01_modality_bias": [
+        "01_modality_samples",
+        "01_distance_distributions",
+        "01_knn_composition",
+        "01_umap_stage1",
+        "01_plain_jaccard_clusters",
+    ],
+    "02_distance_rectification": [
+        "02_neighbour_lists",
+        "02_encoding_vectors",
+        "02_distance_histograms",
+        "02_clustering_scores",
+        "02_cluster_compositions",
+        "02_parameter_sweep",
+    ],
     "03_training": ["03_live_training", "03_split_prototypes", "03_full_run_curves", "03_full_run_stage_results"],
     "04_evaluation": ["04_cmc", "04_umap_before_after", "04_retrieval_gallery", "04_ablation"],
 }
@@ -50,8 +68,9 @@ def test_notebook_is_stored_clean(name):
         assert f"\n{key} = " in "\n" + tagged[0].source, f"{name}: parameter {key!r} missing"
     for cell in code:
         lines = cell.source.splitlines()
-        assert not any(line.lstrip().startswith(("def ", "class ")) for line in lines), \
+        assert not any(line.lstrip().startswith(("def ", "class ")) for line in lines), (
             f"{name}: logic belongs in vireid_core, not in notebook functions"
+        )
     assert "try this" in nb.cells[-2].source.lower(), f"{name} must end with a 'Try this' block"
 
 
@@ -71,8 +90,11 @@ def test_notebook_is_stored_as_jupyterlab_writes_it(name):
     info = dict(nb.metadata["language_info"])
     assert info.pop("version").split(".")[:2] == running.pop("version").split(".")[:2], "stored for another Python"
     assert info == running, f"{name}: language_info differs from what the kernel reports, so opening dirties it"
-    assert nb.metadata["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                         "name": "python3"}
+    assert nb.metadata["kernelspec"] == {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -106,9 +128,24 @@ def executed(tmp_path_factory):
     outcomes = {}
     for name in NAMES:
         params = {**SMOKE, **PARAMETERS[name], "cache_dir": str(cache), "figures_dir": str(figures)}
-        command = ["timeout", "300", sys.executable, "-m", "papermill", str(NOTEBOOKS / f"{name}.ipynb"),
-                   str(root / f"{name}.ipynb"), "--cwd", str(NOTEBOOKS), "--execution-timeout", "240",
-                   "-k", "python3", "--no-progress-bar", "-y", json.dumps(params)]
+        command = [
+            "timeout",
+            "300",
+            sys.executable,
+            "-m",
+            "papermill",
+            str(NOTEBOOKS / f"{name}.ipynb"),
+            str(root / f"{name}.ipynb"),
+            "--cwd",
+            str(NOTEBOOKS),
+            "--execution-timeout",
+            "240",
+            "-k",
+            "python3",
+            "--no-progress-bar",
+            "-y",
+            json.dumps(params),
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         outcomes[name] = done
     return figures, outcomes

@@ -52,13 +52,16 @@ def test_paper_and_an_ablation_combine_in_either_order() -> None:
     assert get_preset("synthvi-cpu:M3").preset == "synthvi-cpu:M3"  # existing names unchanged
 
 
-@pytest.mark.parametrize("name, overrides, needle", [
-    ("sysu:paper:paper", {}, "at most one"),
-    ("sysu:M3:M4", {}, "at most one"),
-    ("sysu:M9", {}, "unknown ablation"),
-    ("sysu:paper", {"schedule.eval_every": 0}, "eval_every is 0"),
-    ("synthvi-cpu:paper", {}, "eval_every is 0"),  # the demo preset never evaluates during training
-])
+@pytest.mark.parametrize(
+    "name, overrides, needle",
+    [
+        ("sysu:paper:paper", {}, "at most one"),
+        ("sysu:M3:M4", {}, "at most one"),
+        ("sysu:M9", {}, "unknown ablation"),
+        ("sysu:paper", {"schedule.eval_every": 0}, "eval_every is 0"),
+        ("synthvi-cpu:paper", {}, "eval_every is 0"),  # the demo preset never evaluates during training
+    ],
+)
 def test_impossible_paper_requests_are_user_errors(name: str, overrides: dict, needle: str) -> None:
     with pytest.raises(UserError, match=needle):
         get_preset(name, overrides)
@@ -102,8 +105,9 @@ def _extract_with(plan: compute.ComputePlan, samples: list[Sample], device: str 
 
 
 def test_extraction_follows_the_run_plan_on_cpu(samples) -> None:
-    fp32 = _extract_with(plan_for_config(get_preset("synthvi-smoke:paper", {"schedule.eval_every": 1}),
-                                         torch.device("cpu")), samples)
+    fp32 = _extract_with(
+        plan_for_config(get_preset("synthvi-smoke:paper", {"schedule.eval_every": 1}), torch.device("cpu")), samples
+    )
     assert fp32.seen and all(seen == (False, torch.float32) for seen in fp32.seen)
     bf16 = _extract_with(compute_plan("cpu", "bf16"), samples)
     assert bf16.seen and all(seen == (True, torch.bfloat16) for seen in bf16.seen)
@@ -140,9 +144,18 @@ def test_run_evaluations_and_the_evaluate_command_use_the_config_plan(monkeypatc
     monkeypatch.setattr(commands, "evaluate_protocol", fake_protocol)
     monkeypatch.setattr(commands, "open_checkpoint", lambda path: loaded)
     monkeypatch.setattr(commands, "load_dataset", lambda name, root, **kwargs: None)
-    args = argparse.Namespace(dataset="sysu", data_root=str(tmp_path), trials=1, json=str(tmp_path / "r.json"),
-                              checkpoint=str(tmp_path / "last.pt"), selection=None, trial=1, mode=None, shots=1,
-                              no_progress=True)
+    args = argparse.Namespace(
+        dataset="sysu",
+        data_root=str(tmp_path),
+        trials=1,
+        json=str(tmp_path / "r.json"),
+        checkpoint=str(tmp_path / "last.pt"),
+        selection=None,
+        trial=1,
+        mode=None,
+        shots=1,
+        no_progress=True,
+    )
     assert commands.run_evaluate(args) == 0
     assert [(plan.autocast_dtype, plan.channels_last) for plan in seen] == [(None, False), (None, False)]
 
@@ -158,8 +171,9 @@ def test_a_paper_run_reports_each_stage_best_checkpoint(tmp_path: Path, monkeypa
         def on_message(self, text: str) -> None:
             messages.append(text)
 
-    result = train_run(config, tmp_path / "run", callbacks=[Messages()], cache_dir=tmp_path / "cache",
-                       progress=False, final_trials=1)
+    result = train_run(
+        config, tmp_path / "run", callbacks=[Messages()], cache_dir=tmp_path / "cache", progress=False, final_trials=1
+    )
     selection = result.evaluations["selection"]
     assert selection["stage 1"] == "best on test Rank-1 (stage 1, epoch 0, best_stage1.pt)"
     assert selection["stage 2"] == "best on test Rank-1 (stage 2, epoch 0, best_stage2.pt)"

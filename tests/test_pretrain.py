@@ -37,8 +37,9 @@ def source_samples(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
 
 def run(samples: list[Sample], iterations: int = 3, seed: int = 0) -> tuple[torch.nn.Module, dict]:
     model = build_model("resnet18_small", width=0.125, seed=1, last_stride=2)
-    stats = pretrain_on_source(model, samples, iterations=iterations, batch_size=6, lr=1e-3, height=32,
-                               width=16, seed=seed, progress=False)
+    stats = pretrain_on_source(
+        model, samples, iterations=iterations, batch_size=6, lr=1e-3, height=32, width=16, seed=seed, progress=False
+    )
     return model, stats
 
 
@@ -87,9 +88,19 @@ def start_config(**overrides: object):
     """A config whose pretraining matches :func:`run` (3 steps of 6 images at 32 x 16, seed 0)."""
     from vireid_core.config import get_preset
 
-    return get_preset("synthvi-smoke", {"seed": 0, "data.height": 32, "data.width": 16, "pretrain.iterations": 3,
-                                        "pretrain.batch_size": 6, "pretrain.lr": 1e-3, "precision": "fp32",
-                                        **overrides})
+    return get_preset(
+        "synthvi-smoke",
+        {
+            "seed": 0,
+            "data.height": 32,
+            "data.width": 16,
+            "pretrain.iterations": 3,
+            "pretrain.batch_size": 6,
+            "pretrain.lr": 1e-3,
+            "precision": "fp32",
+            **overrides,
+        },
+    )
 
 
 def configured_start(samples: list[Sample], **overrides: object) -> tuple[torch.nn.Module, dict]:
@@ -99,8 +110,7 @@ def configured_start(samples: list[Sample], **overrides: object) -> tuple[torch.
     config = start_config(**overrides)
     model = build_model("resnet18_small", width=0.125, seed=1, last_stride=2)
     device = torch.device("cpu")
-    stats = pretrain_start(model, samples, config, device=device, progress=False,
-                           plan=plan_for_config(config, device))
+    stats = pretrain_start(model, samples, config, device=device, progress=False, plan=plan_for_config(config, device))
     return model, stats
 
 
@@ -113,8 +123,18 @@ def test_default_start_is_the_plain_both_modality_pretraining(source_samples: li
     assert (PretrainConfig().modalities, PretrainConfig().channel_aug) == ("both", 0.0)
     model, stats = configured_start(source_samples, **{"pretrain.modalities": "both", "pretrain.channel_aug": 0.0})
     plain = build_model("resnet18_small", width=0.125, seed=1, last_stride=2)
-    expected = pretrain_on_source(plain, source_samples, iterations=3, batch_size=6, lr=1e-3, height=32, width=16,
-                                  seed=0, progress=False, plan=compute_plan("cpu", "fp32"))
+    expected = pretrain_on_source(
+        plain,
+        source_samples,
+        iterations=3,
+        batch_size=6,
+        lr=1e-3,
+        height=32,
+        width=16,
+        seed=0,
+        progress=False,
+        plan=compute_plan("cpu", "fp32"),
+    )
     assert stats["losses"] == expected["losses"]
     for a, b in zip(model.state_dict().values(), plain.state_dict().values(), strict=True):
         assert torch.equal(a, b)

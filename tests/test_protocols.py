@@ -74,11 +74,27 @@ def test_sampling_leaves_the_global_random_state_untouched(tmp_path):
 
 
 def test_order_is_ids_ascending_then_camera_order_and_missing_groups_are_skipped():
-    candidates = [Sample(f"/d/cam{c}/{p:04d}/{n}.jpg", p, c, VISIBLE)
-                  for p in (9, 2, 5) for c in (5, 4, 2, 1) for n in range(3) if (p, c) != (5, 2)]
+    candidates = [
+        Sample(f"/d/cam{c}/{p:04d}/{n}.jpg", p, c, VISIBLE)
+        for p in (9, 2, 5)
+        for c in (5, 4, 2, 1)
+        for n in range(3)
+        if (p, c) != (5, 2)
+    ]
     picked = sample_gallery(candidates, (1, 2, 4, 5), trial=0)
-    assert [(s.pid, s.cam) for s in picked] == [(2, 1), (2, 2), (2, 4), (2, 5), (5, 1), (5, 4), (5, 5),
-                                                (9, 1), (9, 2), (9, 4), (9, 5)]
+    assert [(s.pid, s.cam) for s in picked] == [
+        (2, 1),
+        (2, 2),
+        (2, 4),
+        (2, 5),
+        (5, 1),
+        (5, 4),
+        (5, 5),
+        (9, 1),
+        (9, 2),
+        (9, 4),
+        (9, 5),
+    ]
     indoor = sample_gallery(candidates, (1, 2), trial=0)
     assert [(s.pid, s.cam) for s in indoor] == [(2, 1), (2, 2), (5, 1), (9, 1), (9, 2)]
     # A different camera order changes the walk (and hence the draws).
@@ -125,8 +141,7 @@ def test_sampling_rejects_bad_arguments():
 
 def _sysu_lists():
     query = [Sample(f"/q/{p}_{c}_{n}", p, c, INFRARED) for p in (1, 2, 3) for c in (3, 6) for n in range(2)]
-    gallery = [Sample(f"/g/{p}_{c}_{n}", p, c, VISIBLE) for p in (1, 2, 3) for c in (1, 2, 4, 5)
-               for n in range(3)]
+    gallery = [Sample(f"/g/{p}_{c}_{n}", p, c, VISIBLE) for p in (1, 2, 3) for c in (1, 2, 4, 5) for n in range(3)]
     return query, gallery
 
 

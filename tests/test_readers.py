@@ -37,8 +37,9 @@ SYSU_TREE = {
 }
 
 
-def make_sysu(root: Path, tree: dict[int, dict[int, int]] = SYSU_TREE, train: str = "1,2",
-              val: str = "0003", test: str = "7,9,") -> Path:
+def make_sysu(
+    root: Path, tree: dict[int, dict[int, int]] = SYSU_TREE, train: str = "1,2", val: str = "0003", test: str = "7,9,"
+) -> Path:
     for cam in range(1, 7):
         (root / f"cam{cam}").mkdir(parents=True, exist_ok=True)
     for pid, cams in tree.items():
@@ -74,13 +75,26 @@ def test_sysu_round_trip(tmp_path: Path) -> None:
         assert Path(s.path).parent.parent.name == f"cam{s.cam}" and int(Path(s.path).parent.name) == s.pid
 
     assert [rel(s, root) for s in data.query] == [
-        "cam3/0007/0001.jpg", "cam3/0007/0002.jpg", "cam6/0007/0001.jpg", "cam6/0007/0002.jpg",
-        "cam6/0009/0001.jpg", "cam6/0009/0002.jpg"]
+        "cam3/0007/0001.jpg",
+        "cam3/0007/0002.jpg",
+        "cam6/0007/0001.jpg",
+        "cam6/0007/0002.jpg",
+        "cam6/0009/0001.jpg",
+        "cam6/0009/0002.jpg",
+    ]
     assert all(s.modality == INFRARED for s in data.query)
     assert [rel(s, root) for s in data.gallery_candidates] == [
-        "cam1/0007/0001.jpg", "cam1/0007/0002.jpg", "cam2/0007/0001.jpg", "cam2/0007/0002.jpg",
-        "cam4/0007/0001.jpg", "cam5/0007/0001.jpg",
-        "cam4/0009/0001.jpg", "cam4/0009/0002.jpg", "cam4/0009/0003.jpg", "cam5/0009/0001.jpg"]
+        "cam1/0007/0001.jpg",
+        "cam1/0007/0002.jpg",
+        "cam2/0007/0001.jpg",
+        "cam2/0007/0002.jpg",
+        "cam4/0007/0001.jpg",
+        "cam5/0007/0001.jpg",
+        "cam4/0009/0001.jpg",
+        "cam4/0009/0002.jpg",
+        "cam4/0009/0003.jpg",
+        "cam5/0009/0001.jpg",
+    ]
     assert all(s.modality == VISIBLE for s in data.gallery_candidates)
     assert data.info["test_ids"] == [7, 9] and data.info["val_ids"] == [3]
 
@@ -118,8 +132,7 @@ def test_sysu_id_in_split_but_in_no_camera(tmp_path: Path) -> None:
 
 
 def test_sysu_empty_modality(tmp_path: Path) -> None:
-    tree = {pid: {c: n for c, n in cams.items() if not (pid < 7 and c in (3, 6))}
-            for pid, cams in SYSU_TREE.items()}
+    tree = {pid: {c: n for c, n in cams.items() if not (pid < 7 and c in (3, 6))} for pid, cams in SYSU_TREE.items()}
     root = make_sysu(tmp_path / "sysu", tree=tree)
     with pytest.raises(ValueError, match=r"no training infrared images.*cam3"):
         load_dataset("sysu", root)
@@ -234,8 +247,10 @@ def make_llcm(root: Path) -> Path:
         (root / "idx" / f"train_{kind}.txt").write_text("\n".join(reversed(entries)) + "\n")
     (root / "idx" / "test_id.txt").write_text("0012,0010\n")
     # test: vis cams 1, 2, 10 (two-digit camera); nir cams 1, 4 (no cam3)
-    for folder, cams in (("test_vis", {10: {10: 1}, 1: {10: 2, 12: 1}, 2: {12: 1}}),
-                         ("test_nir", {4: {10: 1, 12: 2}, 1: {12: 1}})):
+    for folder, cams in (
+        ("test_vis", {10: {10: 1}, 1: {10: 2, 12: 1}, 2: {12: 1}}),
+        ("test_nir", {4: {10: 1, 12: 2}, 1: {12: 1}}),
+    ):
         for cam, people in cams.items():
             for pid, count in people.items():
                 for n in range(count):
@@ -255,13 +270,15 @@ def test_llcm_round_trip_with_cam_in_root(tmp_path: Path) -> None:
         ("test_nir/cam4/0010/0010_c04_0.jpg", 10, 4),
         ("test_nir/cam1/0012/0012_c01_0.jpg", 12, 1),
         ("test_nir/cam4/0012/0012_c04_0.jpg", 12, 4),
-        ("test_nir/cam4/0012/0012_c04_1.jpg", 12, 4)]
+        ("test_nir/cam4/0012/0012_c04_1.jpg", 12, 4),
+    ]
     assert [(rel(s, root), s.pid, s.cam) for s in data.gallery_candidates] == [
         ("test_vis/cam1/0010/0010_c01_0.jpg", 10, 1),
         ("test_vis/cam1/0010/0010_c01_1.jpg", 10, 1),
         ("test_vis/cam10/0010/0010_c10_0.jpg", 10, 10),
         ("test_vis/cam1/0012/0012_c01_0.jpg", 12, 1),
-        ("test_vis/cam2/0012/0012_c02_0.jpg", 12, 2)]
+        ("test_vis/cam2/0012/0012_c02_0.jpg", 12, 2),
+    ]
     assert all(s.modality == INFRARED for s in data.query)
     assert all(s.modality == VISIBLE for s in data.gallery_candidates)
 
@@ -311,8 +328,14 @@ def test_registry(tmp_path: Path) -> None:
 
     def load_tiny(root: str, *, flavour: str = "plain") -> ReIDDataset:
         sample = Sample(path=str(Path(root) / "a.jpg"), pid=1, cam=1, modality=VISIBLE)
-        return ReIDDataset(name=f"tiny-{flavour}", root=str(root), train=[sample], query=[sample],
-                           gallery_candidates=[sample], protocol="sysu")
+        return ReIDDataset(
+            name=f"tiny-{flavour}",
+            root=str(root),
+            train=[sample],
+            query=[sample],
+            gallery_candidates=[sample],
+            protocol="sysu",
+        )
 
     register_dataset("Tiny", load_tiny)
     try:
@@ -347,20 +370,22 @@ def synthvi_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     synthvi = pytest.importorskip("vireid_core.data.synthvi")
     config = synthvi.SynthVIConfig.tiny(seed=0)
     base = tmp_path_factory.mktemp("synthvi")
-    return {layout: synthvi.write_dataset(base / layout, layout, config, progress=False)
-            for layout in ("sysu", "regdb")} | {
-        "source": synthvi.write_source_set(base / "source", config, progress=False)}
+    return {
+        layout: synthvi.write_dataset(base / layout, layout, config, progress=False) for layout in ("sysu", "regdb")
+    } | {"source": synthvi.write_source_set(base / "source", config, progress=False)}
 
 
 def test_synthvi_sysu_layout_loads(synthvi_roots: dict[str, Path]) -> None:
     root = synthvi_roots["sysu"]
     data = load_dataset("sysu", root)
     test_ids = data.info["test_ids"]
-    all_ir_test = sorted(str(p) for cam in (3, 6) for pid in test_ids
-                         for p in (root / f"cam{cam}" / f"{pid:04d}").glob("*.jpg"))
+    all_ir_test = sorted(
+        str(p) for cam in (3, 6) for pid in test_ids for p in (root / f"cam{cam}" / f"{pid:04d}").glob("*.jpg")
+    )
     assert sorted(s.path for s in data.query) == all_ir_test and len(all_ir_test) > 0
-    all_vis_test = sorted(str(p) for cam in (1, 2, 4, 5) for pid in test_ids
-                          for p in (root / f"cam{cam}" / f"{pid:04d}").glob("*.jpg"))
+    all_vis_test = sorted(
+        str(p) for cam in (1, 2, 4, 5) for pid in test_ids for p in (root / f"cam{cam}" / f"{pid:04d}").glob("*.jpg")
+    )
     assert sorted(s.path for s in data.gallery_candidates) == all_vis_test
     assert {s.cam for s in data.train_modality(VISIBLE)} <= {1, 2, 4, 5}
     assert {s.cam for s in data.train_modality(INFRARED)} <= {3, 6}

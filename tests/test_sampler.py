@@ -27,7 +27,7 @@ def groups(sampler: IdentityInstanceSampler) -> list[np.ndarray]:
     while start < len(indices):
         label = sampler.labels[indices[start]]
         size = 1 if np.sum(sampler.labels == label) == 1 else sampler.num_instances
-        out.append(indices[start:start + size])
+        out.append(indices[start : start + size])
         start += size
     return out
 
@@ -111,8 +111,9 @@ def test_determinism_and_no_global_side_effects() -> None:
 def test_label_order_is_random() -> None:
     labels = np.repeat(np.arange(20), 4)
     cams = np.tile([1, 2, 1, 2], 20)
-    firsts = {tuple(labels[IdentityInstanceSampler(labels, cams, num_instances=4, seed=s).indices()[::4]])
-              for s in range(5)}
+    firsts = {
+        tuple(labels[IdentityInstanceSampler(labels, cams, num_instances=4, seed=s).indices()[::4]]) for s in range(5)
+    }
     assert len(firsts) == 5 and all(sorted(order) == list(range(20)) for order in firsts)
 
 

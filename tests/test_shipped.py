@@ -21,9 +21,11 @@ PRESET = "synthvi-cpu"
 def shipped():
     config = get_preset(PRESET)
     shipped = ShippedDir.find(config)
-    assert shipped is not None, (f"{ShippedDir.of_preset(PRESET).path} is missing or was trained with other "
-                                 f"settings than the current {PRESET!r} preset: run `make checkpoints` and commit "
-                                 "models/synthvi/")
+    assert shipped is not None, (
+        f"{ShippedDir.of_preset(PRESET).path} is missing or was trained with other "
+        f"settings than the current {PRESET!r} preset: run `make checkpoints` and commit "
+        "models/synthvi/"
+    )
     return config, shipped.path, shipped.read_manifest()
 
 
@@ -58,8 +60,7 @@ def test_shipped_weights_give_the_manifest_metrics(shipped, tmp_path):
         for mode, values in modes.items():
             for key in ("rank1", "mAP", "mINP"):
                 # float32 on any CPU; different kernels may flip a near-tie ranking, hence not exact
-                assert values[key] == pytest.approx(manifest["metrics"][label][mode][key], abs=0.01), \
-                    (label, mode, key)
+                assert values[key] == pytest.approx(manifest["metrics"][label][mode][key], abs=0.01), (label, mode, key)
 
 
 def test_models_drawn_by_another_generator_version_are_not_used(shipped, tmp_path):

@@ -93,9 +93,7 @@ def test_infrared_images_are_gray_in_three_channels(sysu_root: Path) -> None:
             image = Image.open(path)
             assert image.mode == "RGB" and image.size == (TINY.width, TINY.height)
             pixels = np.asarray(image)
-            assert np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(
-                pixels[..., 0], pixels[..., 2]
-            )
+            assert np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 0], pixels[..., 2])
     visible = np.asarray(Image.open(sorted(sysu_root.glob("cam4/*/*.jpg"))[0]))
     assert not np.array_equal(visible[..., 0], visible[..., 2])
 
@@ -192,8 +190,7 @@ def test_generator_1_2_settings_reproduce_its_images_exactly() -> None:
     """``ir_lum_mix=0.55, ir_response="luminance", lookalike_same_fabric=False`` is generator 1.2, byte for byte
     (the hash was taken from the 1.2 code), so the designs in docs/synthvi-calibration.md stay
     reproducible."""
-    config = SynthVIConfig.tiny(seed=3).with_(ir_lum_mix=0.55, ir_response="luminance",
-                                              lookalike_same_fabric=False)
+    config = SynthVIConfig.tiny(seed=3).with_(ir_lum_mix=0.55, ir_response="luminance", lookalike_same_fabric=False)
     world = SynthWorld.build(config, 0, 6, SYSU_CAMERAS)
     digest = hashlib.sha256()
     for pid in range(1, 7):

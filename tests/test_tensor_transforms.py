@@ -29,8 +29,10 @@ def images(tmp_path):
 def test_pipelines_equal_the_pil_transforms_bit_for_bit(images, size):
     for path in images:
         image = Image.open(path).convert("RGB")
-        for pil, tensor in ((cluster_transform(*size), cluster_pipeline(*size)),
-                            (test_transform(*size), test_pipeline(*size))):
+        for pil, tensor in (
+            (cluster_transform(*size), cluster_pipeline(*size)),
+            (test_transform(*size), test_pipeline(*size)),
+        ):
             assert torch.equal(tensor(image), pil(image))
 
 

@@ -39,8 +39,10 @@ def identical_channels(tensor: torch.Tensor) -> bool:
     return torch.equal(tensor[0], tensor[1]) and torch.equal(tensor[1], tensor[2])
 
 
-@pytest.mark.parametrize(("modality", "view", "jitter"), [(VISIBLE, 1, False), (VISIBLE, 2, False),
-                                                          (INFRARED, 1, False), (INFRARED, 1, True)])
+@pytest.mark.parametrize(
+    ("modality", "view", "jitter"),
+    [(VISIBLE, 1, False), (VISIBLE, 2, False), (INFRARED, 1, False), (INFRARED, 1, True)],
+)
 def test_train_transform_shapes(modality: int, view: int, jitter: bool) -> None:
     torch.manual_seed(0)
     transform = train_transform(modality, height=H, width=W, view=view, color_jitter_ir=jitter)
@@ -65,19 +67,45 @@ def test_visible_view2_is_single_channel_replicated() -> None:
 def test_train_transform_pipeline_order() -> None:
     names = lambda t: [type(step).__name__ for step in t.transforms]  # noqa: E731
     assert names(train_transform(VISIBLE, view=1)) == [
-        "Resize", "Pad", "RandomCrop", "RandomHorizontalFlip", "ToTensor", "Normalize",
-        "ChannelRandomErasing"]
+        "Resize",
+        "Pad",
+        "RandomCrop",
+        "RandomHorizontalFlip",
+        "ToTensor",
+        "Normalize",
+        "ChannelRandomErasing",
+    ]
     assert names(train_transform(VISIBLE, view=2)) == [
-        "Resize", "Pad", "RandomCrop", "RandomHorizontalFlip", "ColorJitter", "ToTensor", "Normalize",
-        "ChannelRandomErasing", "ChannelExchange"]
+        "Resize",
+        "Pad",
+        "RandomCrop",
+        "RandomHorizontalFlip",
+        "ColorJitter",
+        "ToTensor",
+        "Normalize",
+        "ChannelRandomErasing",
+        "ChannelExchange",
+    ]
     assert names(train_transform(INFRARED, color_jitter_ir=True)) == [
-        "Resize", "Pad", "RandomCrop", "RandomHorizontalFlip", "ColorJitter", "ToTensor", "Normalize",
-        "ChannelRandomErasing", "ChannelAdapGray"]
+        "Resize",
+        "Pad",
+        "RandomCrop",
+        "RandomHorizontalFlip",
+        "ColorJitter",
+        "ToTensor",
+        "Normalize",
+        "ChannelRandomErasing",
+        "ChannelAdapGray",
+    ]
     assert "ColorJitter" not in names(train_transform(INFRARED))
     transform = train_transform(VISIBLE, view=2)
     jitter = transform.transforms[4]
     assert [jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue] == [
-        (0.5, 1.5), (0.5, 1.5), (0.5, 1.5), (-0.5, 0.5)]
+        (0.5, 1.5),
+        (0.5, 1.5),
+        (0.5, 1.5),
+        (-0.5, 0.5),
+    ]
     assert transform.transforms[0].interpolation == TF.InterpolationMode.BICUBIC
     assert transform.transforms[1].padding == 10
 
@@ -176,11 +204,9 @@ def test_channel_classes_reject_bad_shapes() -> None:
 
 def test_test_transform_is_lanczos_then_normalise() -> None:
     image = colourful_image(size=(50, 90))
-    expected = TF.normalize(TF.to_tensor(image.resize((W, H), Image.Resampling.LANCZOS)),
-                            IMAGENET_MEAN, IMAGENET_STD)
+    expected = TF.normalize(TF.to_tensor(image.resize((W, H), Image.Resampling.LANCZOS)), IMAGENET_MEAN, IMAGENET_STD)
     assert torch.allclose(test_transform(H, W)(image), expected)
-    bicubic = TF.normalize(TF.to_tensor(image.resize((W, H), Image.Resampling.BICUBIC)), IMAGENET_MEAN,
-                           IMAGENET_STD)
+    bicubic = TF.normalize(TF.to_tensor(image.resize((W, H), Image.Resampling.BICUBIC)), IMAGENET_MEAN, IMAGENET_STD)
     assert torch.allclose(cluster_transform(H, W)(image), bicubic, atol=1e-6)
 
 
@@ -200,8 +226,7 @@ def write_samples(folder: Path) -> list[Sample]:
 
 def test_image_list_dataset_items(tmp_path: Path) -> None:
     samples = write_samples(tmp_path)
-    views = [train_transform(VISIBLE, height=H, width=W, view=1), train_transform(VISIBLE, height=H, width=W,
-                                                                                   view=2)]
+    views = [train_transform(VISIBLE, height=H, width=W, view=1), train_transform(VISIBLE, height=H, width=W, view=2)]
     dataset = ImageListDataset(samples, views, targets=np.array([5, 6, 7, 8]))
     torch.manual_seed(0)
     images, target, index = dataset[2]
@@ -244,8 +269,9 @@ def test_seeded_worker_loader_is_deterministic(tmp_path: Path) -> None:
     dataset = ImageListDataset(samples, [train_transform(INFRARED, height=H, width=W)])
 
     def run(seed: int) -> torch.Tensor:
-        loader = DataLoader(dataset, batch_size=2, shuffle=True, num_workers=1,
-                            generator=torch.Generator().manual_seed(seed))
+        loader = DataLoader(
+            dataset, batch_size=2, shuffle=True, num_workers=1, generator=torch.Generator().manual_seed(seed)
+        )
         return torch.cat([batch[0] for batch in loader])
 
     assert torch.equal(run(11), run(11))

@@ -33,9 +33,18 @@ def images(tmp_path):
 
 def _history():
     base = {"clusters_ir": 5, "clusters_vis": 4, "ari_ir": 0.3, "ari_vis": 0.4, "loss_intra": 2.0}
-    return [{"stage": 1, "epoch": 0, **base}, {"stage": 2, "epoch": 0, **base, "clusters_global": 6,
-                                                "global_ari": 0.5, "global_mixed_fraction": 0.4,
-                                                "loss_global": 1.0}]
+    return [
+        {"stage": 1, "epoch": 0, **base},
+        {
+            "stage": 2,
+            "epoch": 0,
+            **base,
+            "clusters_global": 6,
+            "global_ari": 0.5,
+            "global_mixed_fraction": 0.4,
+            "loss_global": 1.0,
+        },
+    ]
 
 
 def test_data_figures_are_titled_by_their_question(tmp_path):
@@ -45,36 +54,59 @@ def test_data_figures_are_titled_by_their_question(tmp_path):
     i, j, kind = analysis.sample_pairs(mods, pids, per_kind=20)
     table = analysis.distance_table({"euclid": feats}, i, j, kind)
     labels = np.tile(np.arange(10), 4)
-    report = {"n_clusters": 3, "ari": 0.2, "mixed_cluster_fraction": 0.5, "cross_modality_pair_precision": None,
-              "outlier_rate": 0.1}
-    composition = {"visible": {1: 0.1, 5: 0.2}, "infrared": {1: 0.0, 5: 0.1},
-                   "chance": {"visible": 0.5, "infrared": 0.5}}
+    report = {
+        "n_clusters": 3,
+        "ari": 0.2,
+        "mixed_cluster_fraction": 0.5,
+        "cross_modality_pair_precision": None,
+        "outlier_rate": 0.1,
+    }
+    composition = {
+        "visible": {1: 0.1, 5: 0.2},
+        "infrared": {1: 0.0, 5: 0.1},
+        "chance": {"visible": 0.5, "infrared": 0.5},
+    }
     figures = {
         "dist": viz.plot_distance_distributions(table, "Q distances?"),
         "knn": viz.plot_knn_composition({"m": composition}),
         "embed": viz.plot_embedding(rng.normal(size=(40, 2)), mods, pids, "Q embedding?"),
-        "embed2": viz.plot_embeddings({"before": rng.normal(size=(40, 2)), "after": rng.normal(size=(40, 2))},
-                                      mods, pids, "Q before/after?"),
+        "embed2": viz.plot_embeddings(
+            {"before": rng.normal(size=(40, 2)), "after": rng.normal(size=(40, 2))}, mods, pids, "Q before/after?"
+        ),
         "clusters": viz.plot_cluster_compositions({"a": labels, "b": -np.ones(40, int)}, mods, "Q clusters?"),
         "scores": viz.plot_clustering_scores({"a": report, "b": report}, "Q scores?"),
         "encoding": viz.plot_encoding_vectors({"v": rng.random(40)}, mods, pids == 0),
-        "sweep": viz.plot_parameter_sweep([{"kind": "plain", "k1": 6, "eps": e, "ari": 0.1,
-                                            "mixed_cluster_fraction": 0.0} for e in (0.4, 0.6)]),
+        "sweep": viz.plot_parameter_sweep(
+            [{"kind": "plain", "k1": 6, "eps": e, "ari": 0.1, "mixed_cluster_fraction": 0.0} for e in (0.4, 0.6)]
+        ),
         "cmc": viz.plot_cmc({"all": np.linspace(0.3, 1, 20)}),
-        "ablation": viz.plot_ablation({"M1": {"all_rank1": {"mean": 10.0, "std": 1.0}},
-                                       "M6": {"all_rank1": {"mean": 20.0, "std": 2.0}}}, metrics=["all_rank1"]),
-        "live": viz.plot_live_training(_history(), [{"stage": 1, "epoch": 0, "loss_intra": 2.0},
-                                                    {"stage": 2, "epoch": 0, "loss_intra": 1.5, "loss_global": 1.0}]),
-        "prototypes": viz.plot_prototypes(rng.normal(size=(6, 2)), np.array([0, 0, 0, 1, 1, 1]),
-                                          np.array([0, 1, 1, 0, 0, 1]), rng.normal(size=(4, 2)),
-                                          np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])),
+        "ablation": viz.plot_ablation(
+            {"M1": {"all_rank1": {"mean": 10.0, "std": 1.0}}, "M6": {"all_rank1": {"mean": 20.0, "std": 2.0}}},
+            metrics=["all_rank1"],
+        ),
+        "live": viz.plot_live_training(
+            _history(),
+            [
+                {"stage": 1, "epoch": 0, "loss_intra": 2.0},
+                {"stage": 2, "epoch": 0, "loss_intra": 1.5, "loss_global": 1.0},
+            ],
+        ),
+        "prototypes": viz.plot_prototypes(
+            rng.normal(size=(6, 2)),
+            np.array([0, 0, 0, 1, 1, 1]),
+            np.array([0, 1, 1, 0, 0, 1]),
+            rng.normal(size=(4, 2)),
+            np.array([0, 0, 1, 1]),
+            np.array([0, 1, 0, 1]),
+        ),
     }
     for name, fig in figures.items():
         assert _title(fig).endswith("?"), name
         path = viz.save_figure(fig, f"t_{name}", tmp_path)
         assert path.is_file() and path.stat().st_size > 1000
     assert viz.ablation_rows({"M1": {"all_rank1": {"mean": 10.0, "std": 1.0}}}, {"M1": "base"}) == [
-        {"config": "M1", "description": "base", "all_rank1": 10.0}]
+        {"config": "M1", "description": "base", "all_rank1": 10.0}
+    ]
     plt.close("all")
 
 
@@ -118,8 +150,11 @@ def test_titles_do_not_collide_and_knn_lines_are_distinguishable():
     gaps = [b.x0 - a.x1 for a, b in zip(boxes, boxes[1:], strict=False)]
     assert min(gaps) > 0.3 * fig.dpi, f"neighbouring subplot titles nearly touch: gaps {gaps} px"  # was 8 px
     assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == 4
-    composition = {"visible": {1: 0.0, 5: 0.01}, "infrared": {1: 0.0, 5: 0.02},
-                   "chance": {"visible": 0.5, "infrared": 0.5}}
+    composition = {
+        "visible": {1: 0.0, 5: 0.01},
+        "infrared": {1: 0.0, 5: 0.02},
+        "chance": {"visible": 0.5, "infrared": 0.5},
+    }
     fig = viz.plot_knn_composition({name: composition for name in ("untrained", "pretrained", "after stage 1")})
     for ax in fig.axes:
         styles = {(line.get_color(), line.get_linestyle(), line.get_marker()) for line in ax.get_lines()[:3]}
@@ -131,12 +166,16 @@ def test_titles_do_not_collide_and_knn_lines_are_distinguishable():
 
 def test_text_views_are_short_and_rounded(images):
     assert viz.rounded({"a": 0.123456789, "b": [np.float32(1.23456e-5), 12.34567, float("nan")], "n": 3}) == {
-        "a": 0.123, "b": [1.23e-05, 12.346, None], "n": 3}
+        "a": 0.123,
+        "b": [1.23e-05, 12.346, None],
+        "n": 3,
+    }
     assert viz.format_numbers({"a": np.float64(0.1234567), "ids": [1, 0, 3]}) == '{\n "a": 0.123,\n "ids": [1, 0, 3]\n}'
     from vireid_core.data.dataset import ReIDDataset
 
-    dataset = ReIDDataset("synth", "/data", images, images[:3], images[3:], "sysu",
-                          info={"train_ids": list(range(500)), "trial": 1})
+    dataset = ReIDDataset(
+        "synth", "/data", images, images[:3], images[3:], "sysu", info={"train_ids": list(range(500)), "trial": 1}
+    )
     text = viz.dataset_summary(dataset)
     assert len(text) < 600 and "train_ids: 500" in text and "trial: 1" in text
     assert "9 visible images of 3 ids (cameras 1)" in text and "499" not in text
@@ -151,9 +190,15 @@ def _explorer():
 
 
 def _panel(debounce):
-    return viz.cluster_explorer_panel(_explorer(), k1_values=[6, 8, 10], k2_values=[1, 2, 3, 5],
-                                      eps_values=[0.4, 0.5, 0.6, 0.7], min_samples=2, debounce=debounce,
-                                      initial={"k1": 8, "k2": 2, "eps": 0.5})
+    return viz.cluster_explorer_panel(
+        _explorer(),
+        k1_values=[6, 8, 10],
+        k2_values=[1, 2, 3, 5],
+        eps_values=[0.4, 0.5, 0.6, 0.7],
+        min_samples=2,
+        debounce=debounce,
+        initial={"k1": 8, "k2": 2, "eps": 0.5},
+    )
 
 
 def test_cluster_explorer_panel_draws_a_complete_changed_figure_on_every_move():
@@ -165,8 +210,17 @@ def test_cluster_explorer_panel_draws_a_complete_changed_figure_on_every_move():
     assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
     previous = panel.image.value
     assert_drawn(previous, "first figure")
-    moves = [("eps", 0.6), ("eps", 0.7), ("eps", 0.4), ("k1", 10), ("k1", 6), ("k1", 8),
-             ("k2", 3), ("k2", 5), ("k2", 1)]
+    moves = [
+        ("eps", 0.6),
+        ("eps", 0.7),
+        ("eps", 0.4),
+        ("k1", 10),
+        ("k1", 6),
+        ("k1", 8),
+        ("k2", 3),
+        ("k2", 5),
+        ("k2", 1),
+    ]
     for name, value in moves:
         getattr(panel, name).value = value
         assert panel.shown[name] == value and panel.last_error is None

@@ -57,8 +57,13 @@ def _final_numbers(result: dict[str, Any], probes: dict[str, float] | None = Non
     last_global = [r for r in result["history"] if r.get("clusters_global") is not None]
     if last_global:
         rec = last_global[-1]
-        for key in ("global_ari", "global_mixed_fraction", "global_cross_modality_pair_precision",
-                    "global_cross_modality_pair_recall", "global_single_modality_ceiling_ari"):
+        for key in (
+            "global_ari",
+            "global_mixed_fraction",
+            "global_cross_modality_pair_precision",
+            "global_cross_modality_pair_recall",
+            "global_single_modality_ceiling_ari",
+        ):
             if rec.get(key) is not None:
                 out[key] = float(rec[key])
     if result.get("row"):
@@ -89,8 +94,18 @@ def aggregate(per_seed: dict[str, list[dict[str, float]]]) -> dict[str, dict[str
 
 # Pairs that differ by one component (config.ABLATIONS): M4 and M5 each add one part to M3, M6 both;
 # then the ladder's steps: stage 1 over its start, M6 over M3 and M1, the oracle over M6.
-COMPARISONS = [("M1", "start"), ("M2", "M1"), ("M3", "M2"), ("M4", "M3"), ("M5", "M3"), ("M6", "M4"),
-               ("M6", "M5"), ("M6", "M3"), ("M6", "M1"), ("oracle", "M6")]
+COMPARISONS = [
+    ("M1", "start"),
+    ("M2", "M1"),
+    ("M3", "M2"),
+    ("M4", "M3"),
+    ("M5", "M3"),
+    ("M6", "M4"),
+    ("M6", "M5"),
+    ("M6", "M3"),
+    ("M6", "M1"),
+    ("oracle", "M6"),
+]
 PAIRED_METRICS = ["all_rank1", "all_mAP", "indoor_rank1", "indoor_mAP"]
 
 
@@ -107,40 +122,65 @@ def paired_differences(per_seed: dict[str, list[dict[str, float]]]) -> dict[str,
             continue
         out[f"{better} - {base}"] = {}
         for metric in PAIRED_METRICS:
-            values = np.array([b[metric] - a[metric] for a, b in zip(per_seed[base], per_seed[better], strict=True)
-                               if metric in a and metric in b], dtype=float)
+            values = np.array(
+                [
+                    b[metric] - a[metric]
+                    for a, b in zip(per_seed[base], per_seed[better], strict=True)
+                    if metric in a and metric in b
+                ],
+                dtype=float,
+            )
             if not len(values):
                 continue
             out[f"{better} - {base}"][metric] = {
-                "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                "n": int(len(values)), "positive": int((values > 0).sum()),
-                "values": [round(float(v), 2) for v in values]}
+                "mean": float(values.mean()),
+                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                "n": int(len(values)),
+                "positive": int((values > 0).sum()),
+                "values": [round(float(v), 2) for v in values],
+            }
     return out
 
 
 def format_paired(paired: dict[str, dict[str, dict[str, Any]]]) -> str:
     """Markdown table of :func:`paired_differences`: mean ± std of the per-seed difference, and in how
     many seeds it was positive."""
-    lines = ["| step | " + " | ".join(f"Δ {m.replace('_rank1', ' R1').replace('_', ' ')}" for m in PAIRED_METRICS)
-             + " |", "|---|" + "---:|" * len(PAIRED_METRICS)]
+    lines = [
+        "| step | " + " | ".join(f"Δ {m.replace('_rank1', ' R1').replace('_', ' ')}" for m in PAIRED_METRICS) + " |",
+        "|---|" + "---:|" * len(PAIRED_METRICS),
+    ]
     for step, metrics in paired.items():
-        cells = [f"{m['mean']:+.1f} ± {m['std']:.1f} ({m['positive']}/{m['n']} seeds > 0)" if m else "–"
-                 for m in (metrics.get(k) for k in PAIRED_METRICS)]
+        cells = [
+            f"{m['mean']:+.1f} ± {m['std']:.1f} ({m['positive']}/{m['n']} seeds > 0)" if m else "–"
+            for m in (metrics.get(k) for k in PAIRED_METRICS)
+        ]
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-RETRIEVAL_COLUMNS = [("all_rank1", "all R1"), ("all_mAP", "all mAP"), ("all_mINP", "all mINP"),
-                     ("indoor_rank1", "indoor R1"), ("indoor_mAP", "indoor mAP"), ("indoor_mINP", "indoor mINP")]
-CLUSTERING_COLUMNS = [("global_ari", "global ARI"), ("global_mixed_fraction", "mixed clusters"),
-                      ("global_cross_modality_pair_precision", "cross-modality pair precision"),
-                      ("global_cross_modality_pair_recall", "cross-modality pair recall")]
+RETRIEVAL_COLUMNS = [
+    ("all_rank1", "all R1"),
+    ("all_mAP", "all mAP"),
+    ("all_mINP", "all mINP"),
+    ("indoor_rank1", "indoor R1"),
+    ("indoor_mAP", "indoor mAP"),
+    ("indoor_mINP", "indoor mINP"),
+]
+CLUSTERING_COLUMNS = [
+    ("global_ari", "global ARI"),
+    ("global_mixed_fraction", "mixed clusters"),
+    ("global_cross_modality_pair_precision", "cross-modality pair precision"),
+    ("global_cross_modality_pair_recall", "cross-modality pair recall"),
+]
 # The probes (ladder_probes): the bias on the test set, the reference rows' clustering of the training set.
-BIAS_COLUMNS = [(SHARE, "other-modality share of test 10-NN"), (f"{SHARE}_chance", "chance"),
-                ("plain_jaccard_mixed_fraction", "plain Jaccard mixed clusters (train)"),
-                ("modality_aware_jaccard_mixed_fraction", "MAJ mixed clusters (train)"),
-                ("modality_aware_jaccard_cross_modality_pair_precision", "MAJ cross-modality pair precision"),
-                ("minutes", "minutes to make")]
+BIAS_COLUMNS = [
+    (SHARE, "other-modality share of test 10-NN"),
+    (f"{SHARE}_chance", "chance"),
+    ("plain_jaccard_mixed_fraction", "plain Jaccard mixed clusters (train)"),
+    ("modality_aware_jaccard_mixed_fraction", "MAJ mixed clusters (train)"),
+    ("modality_aware_jaccard_cross_modality_pair_precision", "MAJ cross-modality pair precision"),
+    ("minutes", "minutes to make"),
+]
 
 
 def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -152,8 +192,7 @@ def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
     for columns, digits in ((RETRIEVAL_COLUMNS, 1), (CLUSTERING_COLUMNS, 3), (BIAS_COLUMNS, 3)):
         if not any(key in metrics for metrics in table.values() for key, _ in columns):
             continue
-        lines = ["| config | " + " | ".join(title for _, title in columns) + " |",
-                 "|---|" + "---:|" * len(columns)]
+        lines = ["| config | " + " | ".join(title for _, title in columns) + " |", "|---|" + "---:|" * len(columns)]
         for name, metrics in table.items():
             cells = []
             for key, _ in columns:
@@ -165,8 +204,9 @@ def format_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n\n".join(blocks)
 
 
-def training_set_ceiling(preset: str, overrides: dict[str, Any] | None = None, *,
-                         cache_dir: str | Path = DEFAULT_CACHE) -> float:
+def training_set_ceiling(
+    preset: str, overrides: dict[str, Any] | None = None, *, cache_dir: str | Path = DEFAULT_CACHE
+) -> float:
     """ARI of the perfect single-modality clustering of the preset's whole training set (each
     identity split by modality; :func:`vireid_core.association.single_modality_ceiling_ari`).
 
@@ -216,8 +256,9 @@ def run_numbers(out: Path, name: str, seed: int) -> dict[str, float]:
     return _final_numbers(json.loads(run.results.read_text()), read_probes(run.path))
 
 
-def summarise(out: Path, names: Sequence[str], seeds: Sequence[int], preset: str | None = None,
-              ceiling: float = float("nan")) -> dict[str, Any]:
+def summarise(
+    out: Path, names: Sequence[str], seeds: Sequence[int], preset: str | None = None, ceiling: float = float("nan")
+) -> dict[str, Any]:
     """The ``ablation.json`` content of finished runs: ``seeds``, ``aggregate``, ``runs`` (per seed, in
     seed order), ``paired``, the markdown ``table`` and the issue-12 ``targets`` check."""
     per_seed = {name: [run_numbers(out, name, seed) for seed in seeds] for name in names}
@@ -227,8 +268,16 @@ def summarise(out: Path, names: Sequence[str], seeds: Sequence[int], preset: str
     text = format_table(table) + "\n\n" + format_paired(paired)
     if targets:
         text += "\n\n" + format_targets(targets)
-    return {"preset": preset, "seeds": list(seeds), "aggregate": table, "runs": per_seed, "paired": paired,
-            "targets": targets, "table": text, "training_set_single_modality_ceiling_ari": ceiling}
+    return {
+        "preset": preset,
+        "seeds": list(seeds),
+        "aggregate": table,
+        "runs": per_seed,
+        "paired": paired,
+        "targets": targets,
+        "table": text,
+        "training_set_single_modality_ceiling_ari": ceiling,
+    }
 
 
 def finished_ladder(out: Path) -> tuple[list[str], list[int], list[str]]:
@@ -243,8 +292,10 @@ def finished_ladder(out: Path) -> tuple[list[str], list[int], list[str]]:
     found = {name: folder.finished_seeds(name) for name in rows}
     every = set.union(*found.values()) if found else set()
     complete = sorted(s for s in every if all(s in found[name] for name in rows))
-    notes = [f"seed {s}: left out, finished only for {', '.join(n for n in rows if s in found[n])}"
-             for s in sorted(every - set(complete))]
+    notes = [
+        f"seed {s}: left out, finished only for {', '.join(n for n in rows if s in found[n])}"
+        for s in sorted(every - set(complete))
+    ]
     return rows, complete, notes
 
 

@@ -50,33 +50,51 @@ def _command(name: str, help_line: str) -> Callable[[_AddOptions], _AddOptions]:
 def _add_synth(p: argparse.ArgumentParser) -> None:
     """Write the procedural SynthVI visible/infrared dataset in the official SYSU-MM01 or RegDB layout
     (deterministic for a seed)."""
-    p.add_argument("--out", required=True,
-                   help="output folder (created; must be empty or an earlier SynthVI output)")
+    p.add_argument("--out", required=True, help="output folder (created; must be empty or an earlier SynthVI output)")
     p.add_argument("--layout", choices=("sysu", "regdb"), default="sysu")
-    p.add_argument("--identities", type=int, default=None,
-                   help="sysu: total identities, split ~55/7/38 %% into train/val/test (default 270); "
-                        "regdb: persons (default 412)")
+    p.add_argument(
+        "--identities",
+        type=int,
+        default=None,
+        help="sysu: total identities, split ~55/7/38 %% into train/val/test (default 270); "
+        "regdb: persons (default 412)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--height", type=int, default=128)
     p.add_argument("--width", type=int, default=64)
-    p.add_argument("--ir-lum-mix", type=float, default=None,
-                   help="share of infrared intensity that follows visible luminance (0 = pure thermal)")
-    p.add_argument("--source", action="store_true",
-                   help="write the disjoint labelled source set (for pretraining) instead of the target set")
+    p.add_argument(
+        "--ir-lum-mix",
+        type=float,
+        default=None,
+        help="share of infrared intensity that follows visible luminance (0 = pure thermal)",
+    )
+    p.add_argument(
+        "--source",
+        action="store_true",
+        help="write the disjoint labelled source set (for pretraining) instead of the target set",
+    )
     p.add_argument("--contact-sheet", default=None, help="also draw a contact sheet PNG here")
 
 
 @_command("train", "two-stage BMIL training")
 def _add_train(p: argparse.ArgumentParser) -> None:
     """Train BMIL (stage 1 intra-modality, stage 2 cross-modality)."""
-    p.add_argument("--preset", required=True,
-                   help=f"one of {', '.join(preset_names())}, optionally with ':paper' (the official code's "
-                        "run settings: best test Rank-1 checkpoints, fp32) and/or an ablation suffix "
-                        f"(:{'/:'.join(ABLATIONS)}), e.g. synthvi-cpu:M3, sysu:paper, sysu:paper:M3")
+    p.add_argument(
+        "--preset",
+        required=True,
+        help=f"one of {', '.join(preset_names())}, optionally with ':paper' (the official code's "
+        "run settings: best test Rank-1 checkpoints, fp32) and/or an ablation suffix "
+        f"(:{'/:'.join(ABLATIONS)}), e.g. synthvi-cpu:M3, sysu:paper, sysu:paper:M3",
+    )
     p.add_argument("--data-root", default="", help="dataset folder (SynthVI: generated here if empty)")
     p.add_argument("--out", required=True, help="run folder: config.json, metrics.jsonl, checkpoints")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set schedule.iters=100 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set schedule.iters=100 (repeatable)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
 
@@ -87,15 +105,21 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--dataset", required=True, help="sysu | regdb | llcm | synthvi")
     p.add_argument("--data-root", default="", help="dataset folder (SynthVI: the generated SYSU layout)")
-    p.add_argument("--mode", default=None,
-                   help="sysu: all | indoor (default: both); regdb: visible_to_thermal | thermal_to_visible; "
-                        "llcm: ir_to_vis | vis_to_ir | vis_to_ir_natural (default: the usual two)")
+    p.add_argument(
+        "--mode",
+        default=None,
+        help="sysu: all | indoor (default: both); regdb: visible_to_thermal | thermal_to_visible; "
+        "llcm: ir_to_vis | vis_to_ir | vis_to_ir_natural (default: the usual two)",
+    )
     p.add_argument("--shots", type=int, choices=(1, 10), default=1)
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--trial", type=int, default=1, help="RegDB split 1..10")
-    p.add_argument("--selection", default=None,
-                   help="how this checkpoint was chosen (printed with the results; default: read from the "
-                        "checkpoint, e.g. 'last epoch (last.pt, stage 2, epoch 5)')")
+    p.add_argument(
+        "--selection",
+        default=None,
+        help="how this checkpoint was chosen (printed with the results; default: read from the "
+        "checkpoint, e.g. 'last epoch (last.pt, stage 2, epoch 5)')",
+    )
     p.add_argument("--json", default=None, help="write the report here (default: next to the checkpoint)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -104,8 +128,11 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
 def _add_demo(p: argparse.ArgumentParser) -> None:
     """Generate SynthVI, train with the synthvi-cpu preset, evaluate, print a results table and write the
     figures."""
-    p.add_argument("--out", default=None,
-                   help="run folder (default: data_cache/runs/<preset>-<config hash>, the run the notebooks reuse)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="run folder (default: data_cache/runs/<preset>-<config hash>, the run the notebooks reuse)",
+    )
     p.add_argument("--preset", default="synthvi-cpu")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--figures", default="figures")
@@ -126,13 +153,24 @@ def _seeds_argument(text: str) -> int | list[int]:
 def _add_ablation(p: argparse.ArgumentParser) -> None:
     """Run the paper's ablation M1-M6 on a preset over several seeds and write a results JSON and table."""
     p.add_argument("--preset", default="synthvi-cpu")
-    p.add_argument("--seeds", type=_seeds_argument, default=3, metavar="N|S1,S2,...",
-                   help="a count N (seeds 1..N, default 3) or a comma list of seeds, e.g. 2,3 to train "
-                        "them in a second process sharing --out")
-    p.add_argument("--configs", default="M1,M2,M3,M4,M5,M6",
-                   help="rows to run: M1..M6 and the reference rows untrained, start, oracle")
-    p.add_argument("--ladder", action="store_true",
-                   help="run the whole baseline ladder: untrained,start,M1,...,M6,oracle (replaces --configs)")
+    p.add_argument(
+        "--seeds",
+        type=_seeds_argument,
+        default=3,
+        metavar="N|S1,S2,...",
+        help="a count N (seeds 1..N, default 3) or a comma list of seeds, e.g. 2,3 to train "
+        "them in a second process sharing --out",
+    )
+    p.add_argument(
+        "--configs",
+        default="M1,M2,M3,M4,M5,M6",
+        help="rows to run: M1..M6 and the reference rows untrained, start, oracle",
+    )
+    p.add_argument(
+        "--ladder",
+        action="store_true",
+        help="run the whole baseline ladder: untrained,start,M1,...,M6,oracle (replaces --configs)",
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--no-progress", action="store_true")
@@ -155,16 +193,18 @@ def _add_checkpoints(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command (``--debug`` is accepted before or after the command)."""
-    parser = argparse.ArgumentParser(prog="python -m vireid_core", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m vireid_core", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(_COMMANDS) + "}")
     sub.required = True
     for name, (help_line, add_options) in _COMMANDS.items():
         command = sub.add_parser(name, help=help_line, description=inspect.cleandoc(add_options.__doc__ or ""))
         add_options(command)
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                             help="show the full traceback of an error")
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error"
+        )
     return parser
 
 

@@ -77,8 +77,10 @@ def run_synth(args: argparse.Namespace) -> int:
         root = write_source_set(args.out, config)
     else:
         root = write_dataset(args.out, args.layout, config)
-    print(f"SynthVI ({'source' if args.source else args.layout} layout) written to {root} "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"SynthVI ({'source' if args.source else args.layout} layout) written to {root} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     if args.contact_sheet:
         contact_sheet(args.contact_sheet, config)
         print(f"contact sheet: {args.contact_sheet}")
@@ -92,8 +94,10 @@ def config_from_args(preset: str, sets: Sequence[str], data_root: str = "", seed
     if data_root:
         given = overrides.setdefault("data.root", data_root)
         if given != data_root:
-            raise UserError(f"--data-root {data_root!r} and --set data.root={given!r} name different folders; "
-                            "give the dataset folder once")
+            raise UserError(
+                f"--data-root {data_root!r} and --set data.root={given!r} name different folders; "
+                "give the dataset folder once"
+            )
     if seed is not None:
         overrides["seed"] = seed
     return get_preset(preset, overrides)
@@ -104,8 +108,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args.preset, args.set, args.data_root)
     RunDir(args.out).check_writable()
     init_from_environment()
-    result = runs.train_run(config, args.out, resume=args.resume, callbacks=[PrintLog()],
-                            progress=not args.no_progress)
+    result = runs.train_run(config, args.out, resume=args.resume, callbacks=[PrintLog()], progress=not args.no_progress)
     if is_main():
         print(runs.results_table(result.evaluations))
         print(f"run folder: {args.out}")
@@ -117,8 +120,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     name = args.dataset
     if name == "synthvi":
         if not args.data_root:
-            raise UserError("--dataset synthvi needs --data-root: the SynthVI folder the model was trained on "
-                            "(SYSU-MM01 layout, e.g. data_cache/synthvi-sysu-<hash>)")
+            raise UserError(
+                "--dataset synthvi needs --data-root: the SynthVI folder the model was trained on "
+                "(SYSU-MM01 layout, e.g. data_cache/synthvi-sysu-<hash>)"
+            )
         name = "sysu"  # SynthVI is written in the official SYSU-MM01 layout
     if not args.data_root:
         raise UserError(f"--data-root is required: the folder of the {name!r} dataset")
@@ -132,9 +137,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # the checkpoint's own compute plan (e.g. a ':paper' run's fp32); official weights: the CPU's "auto" plan
     plan = plan_for_config(loaded.config, torch.device("cpu")) if loaded.config is not None else None
     # --mode names one setting (a SYSU search mode or a RegDB/LLCM direction); none = every reported one
-    report = evaluate_protocol(loaded.model, dataset, args.mode, shots=args.shots, trials=range(args.trials),
-                               height=loaded.height, width=loaded.width, checkpoint_selection=selection,
-                               progress=not args.no_progress, device="cpu", plan=plan)
+    report = evaluate_protocol(
+        loaded.model,
+        dataset,
+        args.mode,
+        shots=args.shots,
+        trials=range(args.trials),
+        height=loaded.height,
+        width=loaded.width,
+        checkpoint_selection=selection,
+        progress=not args.no_progress,
+        device="cpu",
+        plan=plan,
+    )
     print(report.table())
     write_json({"checkpoint": str(args.checkpoint), "selection": selection, "reports": report.to_dict()}, out)
     print(f"report written to {out}")
@@ -170,8 +185,14 @@ def run_ablation(args: argparse.Namespace) -> int:
     ``ablation.json`` and prints the table; returns 0."""
     names = LADDER if args.ladder else check_names([c.strip() for c in args.configs.split(",") if c.strip()])
     check_output_folder(args.out, "the ablation folder (--out)")
-    summary = runs.run_ablation(args.preset, names, args.seeds, Path(args.out), overrides=parse_overrides(args.set),
-                                progress=not args.no_progress)
+    summary = runs.run_ablation(
+        args.preset,
+        names,
+        args.seeds,
+        Path(args.out),
+        overrides=parse_overrides(args.set),
+        progress=not args.no_progress,
+    )
     print(summary["table"])
     print(json.dumps({"written": str(AblationDir(args.out).summary)}))
     return 0
@@ -195,6 +216,8 @@ def run_checkpoints(args: argparse.Namespace) -> int:
     manifest = ShippedDir(folder).read_manifest()
     print(f"shipped models written to {folder} (config {manifest['config_digest']}, code {manifest['code_version']})")
     for label, modes in manifest["metrics"].items():
-        print(f"  {label:<8}" + "  ".join(f"{mode} R1 {100 * m['rank1']:.2f} mAP {100 * m['mAP']:.2f}"
-                                         for mode, m in modes.items()))
+        print(
+            f"  {label:<8}"
+            + "  ".join(f"{mode} R1 {100 * m['rank1']:.2f} mAP {100 * m['mAP']:.2f}" for mode, m in modes.items())
+        )
     return 0

@@ -63,11 +63,14 @@ def _one_column_out(conv: nn.Conv2d, width: int) -> bool:
 
 def _guarded_conv_forward(self: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     """``Conv2d.forward``, in float32 when bfloat16 autocast meets the one-column shape (module text)."""
-    if (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
-            and torch.get_autocast_dtype("cpu") == torch.bfloat16 and _one_column_out(self, x.shape[-1])):
+    if (
+        x.device.type == "cpu"
+        and torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        and _one_column_out(self, x.shape[-1])
+    ):
         with torch.autocast("cpu", enabled=False):
-            return self._conv_forward(x.float(), self.weight.float(),
-                                      None if self.bias is None else self.bias.float())
+            return self._conv_forward(x.float(), self.weight.float(), None if self.bias is None else self.bias.float())
     return nn.Conv2d.forward(self, x)
 
 
@@ -137,8 +140,9 @@ def autocast_dtype_for(precision: str, device: torch.device, *, amp: bool = True
     return torch.bfloat16 if device.type == "cpu" and cpu_has_bf16_matrix_units() else None
 
 
-def compute_plan(device: torch.device | str, precision: str = "auto", *, channels_last: bool = True,
-                 amp: bool = True) -> ComputePlan:
+def compute_plan(
+    device: torch.device | str, precision: str = "auto", *, channels_last: bool = True, amp: bool = True
+) -> ComputePlan:
     """The :class:`ComputePlan` for ``device`` with the config's ``precision``, ``channels_last``, ``amp``."""
     device = torch.device(device)
     return ComputePlan(device, autocast_dtype_for(precision, device, amp=amp), bool(channels_last))

@@ -37,18 +37,35 @@ NEIGHBOURS = 10
 SHARE = f"test_other_modality_share_{NEIGHBOURS}nn"
 
 
-def _features(model: torch.nn.Module, samples: list, pipeline: Callable[[int, int], Any], config: RunConfig,
-              progress: bool, description: str, *, renormalise: bool) -> np.ndarray:
+def _features(
+    model: torch.nn.Module,
+    samples: list,
+    pipeline: Callable[[int, int], Any],
+    config: RunConfig,
+    progress: bool,
+    description: str,
+    *,
+    renormalise: bool,
+) -> np.ndarray:
     """Flip-averaged features of ``samples`` through ``pipeline`` at the config's image size, on its
     device and with its compute plan."""
     device = resolve_device(config.device)
-    return extract_features(model, samples, pipeline(config.data.height, config.data.width), device=device,
-                            flip=True, renormalise=renormalise, progress=progress,
-                            plan=plan_for_config(config, device), description=description)
+    return extract_features(
+        model,
+        samples,
+        pipeline(config.data.height, config.data.width),
+        device=device,
+        flip=True,
+        renormalise=renormalise,
+        progress=progress,
+        plan=plan_for_config(config, device),
+        description=description,
+    )
 
 
-def other_modality_share(model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *,
-                         progress: bool = False) -> dict[str, float]:
+def other_modality_share(
+    model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *, progress: bool = False
+) -> dict[str, float]:
     """Other-modality share of the 10 nearest neighbours of every test image (self excluded).
 
     Features are the evaluation features (test pipeline, flip-averaged, unit length), so the inner
@@ -63,15 +80,18 @@ def other_modality_share(model: torch.nn.Module, dataset: ReIDDataset, config: R
     counts = {"visible": int((modality == VISIBLE).sum()), "infrared": int((modality == INFRARED).sum())}
     present = [name for name in counts if counts[name]]
     total = sum(counts[name] for name in present)
-    out = {SHARE: sum(counts[n] * composition[n][NEIGHBOURS] for n in present) / total,
-           f"{SHARE}_chance": sum(counts[n] * composition["chance"][n] for n in present) / total}
+    out = {
+        SHARE: sum(counts[n] * composition[n][NEIGHBOURS] for n in present) / total,
+        f"{SHARE}_chance": sum(counts[n] * composition["chance"][n] for n in present) / total,
+    }
     for name in present:
         out[f"{SHARE}_{name}"] = composition[name][NEIGHBOURS]
     return out
 
 
-def training_clustering(model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *,
-                        progress: bool = False) -> dict[str, float]:
+def training_clustering(
+    model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *, progress: bool = False
+) -> dict[str, float]:
     """Global clustering of the whole training set with plain and with modality-aware Jaccard.
 
     Clustering features as in the engine (cluster pipeline, flip-averaged, not re-normalised); the
@@ -90,8 +110,9 @@ def training_clustering(model: torch.nn.Module, dataset: ReIDDataset, config: Ru
     intra = dataclasses.replace(config.intra_clustering, subset_ratio=None)
     for prefix, association in (("plain_jaccard", "plain"), ("modality_aware_jaccard", "modality_aware")):
         global_ = dataclasses.replace(config.global_clustering, method=association)
-        report = associate(features, modality, intra, global_, knn=config.neighbours, stage=2, seed=config.seed,
-                           true_ids=true_ids).report
+        report = associate(
+            features, modality, intra, global_, knn=config.neighbours, stage=2, seed=config.seed, true_ids=true_ids
+        ).report
         out[f"{prefix}_mixed_fraction"] = report["global_mixed_fraction"]
         out[f"{prefix}_clusters"] = float(report["clusters_global"])
         out[f"{prefix}_outlier_fraction"] = report["outliers_global"] / len(samples)

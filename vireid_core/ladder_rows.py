@@ -43,8 +43,9 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _row_model(name: str, config: RunConfig, dataset: ReIDDataset, cache_dir: str | Path,
-               progress: bool) -> tuple[torch.nn.Module, dict[str, Any]]:
+def _row_model(
+    name: str, config: RunConfig, dataset: ReIDDataset, cache_dir: str | Path, progress: bool
+) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The model of reference row ``name`` and what its making recorded (the oracle's training)."""
     if name == "untrained":
         bare = RunConfig.from_dict(config.to_dict())
@@ -58,9 +59,16 @@ def _row_model(name: str, config: RunConfig, dataset: ReIDDataset, cache_dir: st
     raise ValueError(f"unknown reference row {name!r}; choose from {', '.join(BASELINE_ROWS)}")
 
 
-def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache_dir: str | Path = DEFAULT_CACHE,
-                     progress: bool = True, trials: int = 10,
-                     notify: Callable[[str], None] = _stderr) -> dict[str, Any]:
+def run_baseline_row(
+    name: str,
+    config: RunConfig,
+    run_dir: str | Path,
+    *,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    progress: bool = True,
+    trials: int = 10,
+    notify: Callable[[str], None] = _stderr,
+) -> dict[str, Any]:
     """Make, evaluate and probe reference row ``name`` (``untrained``, ``start`` or ``oracle``) of ``config``.
 
     Evaluation: the dataset's protocol in every setting (SYSU: all and indoor search) over ``trials``
@@ -79,18 +87,35 @@ def run_baseline_row(name: str, config: RunConfig, run_dir: str | Path, *, cache
         model, extra = _row_model(name, config, dataset, cache_dir, progress)
         made = time.perf_counter() - started
         if "oracle" in extra:
-            save_checkpoint(run.oracle_weights, {"model": model.state_dict(), "selection": "oracle",
-                                                        "config": config.to_dict(), "oracle": extra["oracle"]})
+            save_checkpoint(
+                run.oracle_weights,
+                {
+                    "model": model.state_dict(),
+                    "selection": "oracle",
+                    "config": config.to_dict(),
+                    "oracle": extra["oracle"],
+                },
+            )
         label = f"{name}: {BASELINE_ROWS[name]}"
-        evaluations: dict[str, Any] = {name: evaluate_run(model, dataset, config, trials=trials, selection=label,
-                                                          progress=progress),
-                                       "selection": {"checkpoint": label, name: label}}
-        probes = {**other_modality_share(model, dataset, config, progress=progress),
-                  **training_clustering(model, dataset, config, progress=progress)}
+        evaluations: dict[str, Any] = {
+            name: evaluate_run(model, dataset, config, trials=trials, selection=label, progress=progress),
+            "selection": {"checkpoint": label, name: label},
+        }
+        probes = {
+            **other_modality_share(model, dataset, config, progress=progress),
+            **training_clustering(model, dataset, config, progress=progress),
+        }
         atomic_write_text(run.probes, json.dumps(probes, indent=2) + "\n")
-        result = {"row": name, "description": BASELINE_ROWS[name], "out_dir": str(run.path), "history": [],
-                  "evaluations": evaluations, "seconds_to_make": made,
-                  "seconds": time.perf_counter() - started, **extra}
+        result = {
+            "row": name,
+            "description": BASELINE_ROWS[name],
+            "out_dir": str(run.path),
+            "history": [],
+            "evaluations": evaluations,
+            "seconds_to_make": made,
+            "seconds": time.perf_counter() - started,
+            **extra,
+        }
         atomic_write_text(run.results, json.dumps(result, indent=2) + "\n")
     return result
 

@@ -25,18 +25,21 @@ def _row(target: str, measured: str, met: bool) -> dict[str, Any]:
 
 
 def _paired_rule(paired: dict[str, dict[str, dict[str, Any]]], better: str, base: str) -> dict[str, Any] | None:
-    """"better > base: the paired all-search R1 difference positive in >= 4 of 5 seeds" (>= 80 % of seeds)."""
+    """ "better > base: the paired all-search R1 difference positive in >= 4 of 5 seeds" (>= 80 % of seeds)."""
     step = paired.get(f"{better} - {base}", {}).get(R1)
     if step is None:
         return None
     need = math.ceil(0.8 * step["n"])
-    return _row(f"{better} > {base} (paired all R1 > 0 in ≥ 4 of 5 seeds)",
-                f"{step['mean']:+.1f} on average, > 0 in {step['positive']}/{step['n']} seeds",
-                step["positive"] >= need and step["n"] >= 1)
+    return _row(
+        f"{better} > {base} (paired all R1 > 0 in ≥ 4 of 5 seeds)",
+        f"{step['mean']:+.1f} on average, > 0 in {step['positive']}/{step['n']} seeds",
+        step["positive"] >= need and step["n"] >= 1,
+    )
 
 
-def check_targets(table: dict[str, dict[str, dict[str, float]]],
-                  paired: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def check_targets(
+    table: dict[str, dict[str, dict[str, float]]], paired: dict[str, dict[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
     """Each issue-12 target the ladder can be checked on: ``{"target", "measured", "met"}`` dicts."""
     out: list[dict[str, Any]] = []
     start, m1, m6, oracle = (_mean(table, r, R1) for r in ("start", "M1", "M6", "oracle"))
@@ -44,16 +47,22 @@ def check_targets(table: dict[str, dict[str, dict[str, float]]],
         out.append(_row("start ≤ 10 % Rank-1", f"{start:.1f}", start <= 10.0))
     share, chance = _mean(table, "start", SHARE), _mean(table, "start", f"{SHARE}_chance")
     if share is not None and chance is not None:
-        out.append(_row("start: other-modality share of the test 10-NN ≤ 1/10 of chance",
-                        f"{share:.4f} (chance {chance:.3f})", share <= chance / 10))
+        out.append(
+            _row(
+                "start: other-modality share of the test 10-NN ≤ 1/10 of chance",
+                f"{share:.4f} (chance {chance:.3f})",
+                share <= chance / 10,
+            )
+        )
     mixed = _mean(table, "start", "plain_jaccard_mixed_fraction")
     if mixed is not None:
         out.append(_row("start: plain Jaccard + DBSCAN mixed clusters ≤ 5 %", f"{100 * mixed:.1f} %", mixed <= 0.05))
     if start is not None and m1 is not None:
         out.append(_row("M1 ≥ 2 × start", f"{m1:.1f} vs {start:.1f}", m1 >= 2 * start))
     if m1 is not None and m6 is not None:
-        out.append(_row("M6 ≥ M1 + 10 points and ≥ 1.3 × M1", f"{m6:.1f} vs {m1:.1f}",
-                        m6 >= m1 + 10 and m6 >= 1.3 * m1))
+        out.append(
+            _row("M6 ≥ M1 + 10 points and ≥ 1.3 × M1", f"{m6:.1f} vs {m1:.1f}", m6 >= m1 + 10 and m6 >= 1.3 * m1)
+        )
     if m6 is not None and oracle is not None:
         out.append(_row("oracle above M6", f"{oracle:.1f} vs {m6:.1f}", oracle > m6))
     for better, base in (("M2", "M1"), ("M3", "M2"), ("M6", "M3")):
@@ -67,12 +76,20 @@ def check_targets(table: dict[str, dict[str, dict[str, float]]],
             out.append(_row(f"{row} not below M3 on the mean", f"{value:.1f} vs {m3:.1f}", value >= m3))
     after = _mean(table, "M6", SHARE)
     if after is not None and share is not None:
-        out.append(_row("after M6: other-modality share of the test 10-NN ≥ 10 % and ≥ 10 × the start's",
-                        f"{100 * after:.1f} % vs {100 * share:.2f} %", after >= 0.10 and after >= 10 * share))
+        out.append(
+            _row(
+                "after M6: other-modality share of the test 10-NN ≥ 10 % and ≥ 10 × the start's",
+                f"{100 * after:.1f} % vs {100 * share:.2f} %",
+                after >= 0.10 and after >= 10 * share,
+            )
+        )
     precision = _mean(table, "M6", "global_cross_modality_pair_precision")
     if precision is not None:
-        out.append(_row("M6: last global clustering's cross-modality pair precision ≥ 0.5",
-                        f"{precision:.3f}", precision >= 0.5))
+        out.append(
+            _row(
+                "M6: last global clustering's cross-modality pair precision ≥ 0.5", f"{precision:.3f}", precision >= 0.5
+            )
+        )
     return out
 
 

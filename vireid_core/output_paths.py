@@ -31,15 +31,15 @@ def check_output_folder(path: str | os.PathLike[str], what: str) -> Path:
         if not path.is_dir():
             raise NotAFolderError(f"{path}: exists and is not a folder; expected {what}")
         if not os.access(path, os.W_OK | os.X_OK):
-            raise UserError(f"{path}: the folder is not writable (read-only); expected {what} "
-                            "that vireid may write into")
+            raise UserError(
+                f"{path}: the folder is not writable (read-only); expected {what} that vireid may write into"
+            )
         return path
     ancestor = _nearest_existing(path.absolute())
     if not ancestor.is_dir():
         raise NotAFolderError(f"{path}: cannot be created because {ancestor} is a file; expected {what}")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise UserError(f"{path}: cannot be created because {ancestor} is not writable (read-only); "
-                        f"expected {what}")
+        raise UserError(f"{path}: cannot be created because {ancestor} is not writable (read-only); expected {what}")
     return path
 
 

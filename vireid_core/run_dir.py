@@ -30,8 +30,10 @@ from vireid_core.learning.checkpoints import atomic_write_text, load_checkpoint
 from vireid_core.output_paths import check_output_folder
 
 LOCK_NAME = "run.lock"
-_RUN_FILE = (r"config\.json|metrics\.jsonl|last\.pt|results\.json|stage\d+_last\.pt|best_stage\d+\.pt"
-             r"|probes\.json|oracle\.pt")
+_RUN_FILE = (
+    r"config\.json|metrics\.jsonl|last\.pt|results\.json|stage\d+_last\.pt|best_stage\d+\.pt"
+    r"|probes\.json|oracle\.pt"
+)
 _TEMPORARY = re.compile(rf"\.({_RUN_FILE})\.[A-Za-z0-9_]+\.tmp")
 
 
@@ -74,8 +76,10 @@ def check_checkpoint_config(state: dict[str, Any], config: RunConfig, path: Path
     if read_back == requested:
         return  # stored in the flat layout, or before config keys were added that ``config`` holds at their defaults
     detail = config_differences(read_back or stored, requested) if isinstance(stored, dict) else "digests differ"
-    raise UserError(f"--resume: {path} was trained with another config ({detail}); resume with the same preset "
-                    "and --set values, or use a new --out folder")
+    raise UserError(
+        f"--resume: {path} was trained with another config ({detail}); resume with the same preset "
+        "and --set values, or use a new --out folder"
+    )
 
 
 def _process_start(pid: int) -> str | None:
@@ -152,8 +156,12 @@ class RunDir:
             self._release()
 
     def _lock_record(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "host": socket.gethostname(), "process_start": _process_start(os.getpid()),
-                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "process_start": _process_start(os.getpid()),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
 
     def _acquire(self, notify: Callable[[str], None]) -> None:
         for _ in range(3):
@@ -167,8 +175,7 @@ class RunDir:
             with os.fdopen(fd, "w") as handle:
                 json.dump(self._lock_record(), handle)
             return
-        raise UserError(f"{self.lock_file}: could not take the run folder's lock; another process keeps "
-                        "creating it")
+        raise UserError(f"{self.lock_file}: could not take the run folder's lock; another process keeps creating it")
 
     def _stale_holder(self) -> str:
         """Why the existing lock may be taken over; raises ``UserError`` when its holder may still run."""
@@ -179,14 +186,20 @@ class RunDir:
             age = time.time() - self.lock_file.stat().st_mtime if self.lock_file.exists() else 1e9
             if age > 10:
                 return "its content was unreadable"
-            raise UserError(f"{self.path}: another training is starting to write this run folder ({self.lock_file} "
-                            "was just created); wait for it or choose another --out folder") from None
+            raise UserError(
+                f"{self.path}: another training is starting to write this run folder ({self.lock_file} "
+                "was just created); wait for it or choose another --out folder"
+            ) from None
         if host != socket.gethostname():
-            raise UserError(f"{self.path}: the run folder is being written by pid {pid} on host {host} (since "
-                            f"{holder.get('since')}); if no training runs there any more, delete {self.lock_file}")
+            raise UserError(
+                f"{self.path}: the run folder is being written by pid {pid} on host {host} (since "
+                f"{holder.get('since')}); if no training runs there any more, delete {self.lock_file}"
+            )
         if pid == os.getpid() or _alive(pid, holder.get("process_start")):
-            raise UserError(f"{self.path}: the run folder is being written by another training (pid {pid}, since "
-                            f"{holder.get('since')}); wait for it to finish or choose another --out folder")
+            raise UserError(
+                f"{self.path}: the run folder is being written by another training (pid {pid}, since "
+                f"{holder.get('since')}); wait for it to finish or choose another --out folder"
+            )
         return f"the process that held it (pid {pid}) is no longer running"
 
     def _release(self) -> None:
@@ -214,15 +227,19 @@ class RunDir:
         """
         if not resume:
             if self.last.exists():
-                raise UserError(f"{self.path} already holds a run (last.pt); pass --resume to continue it or "
-                                "choose a new --out folder")
+                raise UserError(
+                    f"{self.path} already holds a run (last.pt); pass --resume to continue it or "
+                    "choose a new --out folder"
+                )
             return
         if self.config.is_file():
             saved = RunConfig.from_json(self.config)
             if saved.to_dict() != config.to_dict():
-                raise UserError(f"--resume: {self.config} differs from the requested config "
-                                f"({config_differences(saved.to_dict(), config.to_dict())}); resume with the same "
-                                "preset and --set values, or use a new --out folder")
+                raise UserError(
+                    f"--resume: {self.config} differs from the requested config "
+                    f"({config_differences(saved.to_dict(), config.to_dict())}); resume with the same "
+                    "preset and --set values, or use a new --out folder"
+                )
         if self.last.is_file():
             check_checkpoint_config(load_checkpoint(self.last), config, self.last)
 

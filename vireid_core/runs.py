@@ -52,15 +52,24 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view."""
-        data = {"out_dir": str(self.out_dir) if self.out_dir else None, "history": self.history,
-                "evaluations": self.evaluations}
+        data = {
+            "out_dir": str(self.out_dir) if self.out_dir else None,
+            "history": self.history,
+            "evaluations": self.evaluations,
+        }
         return {**data, "notes": self.notes} if self.notes else data
 
 
-
-def train_run(config: RunConfig, out_dir: str | Path | None, *, resume: bool = False,
-              callbacks: Sequence[Callback] = (), cache_dir: str | Path = DEFAULT_CACHE,
-              progress: bool = True, final_trials: int = 10) -> RunResult:
+def train_run(
+    config: RunConfig,
+    out_dir: str | Path | None,
+    *,
+    resume: bool = False,
+    callbacks: Sequence[Callback] = (),
+    cache_dir: str | Path = DEFAULT_CACHE,
+    progress: bool = True,
+    final_trials: int = 10,
+) -> RunResult:
     """Run the whole job and evaluate after each stage, each with the checkpoint
     ``schedule.checkpoint_selection`` asks for (the stage's last epoch, or its best test Rank-1 model as
     the official code reports; a missing best checkpoint is evaluated as the last epoch, labelled so and
@@ -90,21 +99,31 @@ def train_run(config: RunConfig, out_dir: str | Path | None, *, resume: bool = F
         return _train_and_evaluate(config, run, resume, callbacks, notify, cache_dir, progress, final_trials)
 
 
-def _train_or_resume(config: RunConfig, run: RunDir, cache_dir: str | Path, progress: bool,
-                     final_trials: int) -> RunResult:
+def _train_or_resume(
+    config: RunConfig, run: RunDir, cache_dir: str | Path, progress: bool, final_trials: int
+) -> RunResult:
     """:func:`train_run` into ``run``'s folder, continuing an interrupted training when its ``last.pt`` is there."""
-    return train_run(config, run.path, resume=run.last.is_file(), cache_dir=cache_dir, progress=progress,
-                     final_trials=final_trials)
+    return train_run(
+        config, run.path, resume=run.last.is_file(), cache_dir=cache_dir, progress=progress, final_trials=final_trials
+    )
 
 
-def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, callbacks: list[Callback],
-                        notify: Callable[[str], None], cache_dir: str | Path, progress: bool,
-                        final_trials: int) -> RunResult:
+def _train_and_evaluate(
+    config: RunConfig,
+    run: RunDir | None,
+    resume: bool,
+    callbacks: list[Callback],
+    notify: Callable[[str], None],
+    cache_dir: str | Path,
+    progress: bool,
+    final_trials: int,
+) -> RunResult:
     """Data, starting model, engine, then the final evaluations (labelled by the checkpoint used)."""
     dataset = prepare_dataset(config, cache_dir, progress=progress, notify=notify)
     model = prepare_model(config, cache_dir, progress=progress, use_shipped=False)
-    engine = Engine(config, dataset, out_dir=run.path if run else None, callbacks=callbacks, model=model,
-                    progress=progress)
+    engine = Engine(
+        config, dataset, out_dir=run.path if run else None, callbacks=callbacks, model=model, progress=progress
+    )
     if resume:
         engine.resume()
     engine.run()
@@ -122,8 +141,9 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
 
     def evaluate_as(label: str, selection: str) -> None:
         selections[label] = selection
-        result.evaluations[label] = evaluate_run(engine.model, dataset, config, trials=final_trials,
-                                                   selection=selection, progress=progress)
+        result.evaluations[label] = evaluate_run(
+            engine.model, dataset, config, trials=final_trials, selection=selection, progress=progress
+        )
 
     if not s.stage1.epochs and not s.stage2.epochs:
         evaluate_as("starting model (0 epochs)", "starting weights, never trained (0 epochs in both stages)")
@@ -139,22 +159,27 @@ def _train_and_evaluate(config: RunConfig, run: RunDir | None, resume: bool, cal
                     engine.model.load_state_dict(stage1_state)
                     label = "last epoch of stage 1"
                     if s.checkpoint_selection == "best":
-                        note(f"checkpoint_selection=best, but {_no_best(run, 1)}; the stage 1 numbers are "
-                             "those of its last epoch")
+                        note(
+                            f"checkpoint_selection=best, but {_no_best(run, 1)}; the stage 1 numbers are "
+                            "those of its last epoch"
+                        )
             if label is not None:
                 evaluate_as("stage 1", label)
         engine.model.load_state_dict(final_state)
         final_stage = 2 if s.stage2.epochs else 1
         evaluate_as(f"stage {final_stage}", _final_selection(engine.model, config, run, final_stage, note))
-    result.evaluations["selection"] = {"checkpoint": next(reversed(selections.values())),  # type: ignore[assignment]
-                                       **selections}
+    result.evaluations["selection"] = {
+        "checkpoint": next(reversed(selections.values())),  # type: ignore[assignment]
+        **selections,
+    }
     if run is not None and dist.is_main():
         atomic_write_text(run.results, json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
 
-def _final_selection(model: torch.nn.Module, config: RunConfig, run: RunDir | None, stage: int,
-                     note: Callable[[str], None]) -> str:
+def _final_selection(
+    model: torch.nn.Module, config: RunConfig, run: RunDir | None, stage: int, note: Callable[[str], None]
+) -> str:
     """Load the checkpoint ``schedule.checkpoint_selection`` asks for into ``model``; returns its label.
 
     ``best`` without a ``best_stage{n}.pt`` (nothing was evaluated during training) keeps the last
@@ -196,8 +221,10 @@ def results_table(evaluations: dict[str, Any]) -> str:
         if label == "selection":
             continue
         for mode, m in modes.items():
-            lines.append(f"{label:<22}{mode:<12}{100 * m['rank1']:>8.2f}{100 * m.get('rank10', 0.0):>9.2f}"
-                         f"{100 * m['mAP']:>8.2f}{100 * m['mINP']:>8.2f}")
+            lines.append(
+                f"{label:<22}{mode:<12}{100 * m['rank1']:>8.2f}{100 * m.get('rank10', 0.0):>9.2f}"
+                f"{100 * m['mAP']:>8.2f}{100 * m['mINP']:>8.2f}"
+            )
     selection = dict(evaluations.get("selection", {}))
     per_label = {k: v for k, v in selection.items() if k != "checkpoint"}
     if per_label:
@@ -208,9 +235,17 @@ def results_table(evaluations: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------- the ablation over seeds
-def run_ablation(preset: str, names: Sequence[str], seeds: int | Sequence[int], out: str | Path, *,
-                 overrides: dict[str, Any] | None = None, progress: bool = True,
-                 cache_dir: str | Path = DEFAULT_CACHE, final_trials: int = 10) -> dict[str, Any]:
+def run_ablation(
+    preset: str,
+    names: Sequence[str],
+    seeds: int | Sequence[int],
+    out: str | Path,
+    *,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    final_trials: int = 10,
+) -> dict[str, Any]:
     """Train (or make) every ladder row for each seed (``seeds`` = a count n meaning 1..n, or a list)
     into ``out/<name>/seed<k>``.
 
@@ -232,14 +267,16 @@ def run_ablation(preset: str, names: Sequence[str], seeds: int | Sequence[int], 
             if not run.results.is_file():
                 config = row_config(preset, name, seed, overrides)
                 if name in BASELINE_ROWS:
-                    run_baseline_row(name, config, run.path, cache_dir=cache_dir, progress=progress,
-                                     trials=final_trials)
+                    run_baseline_row(
+                        name, config, run.path, cache_dir=cache_dir, progress=progress, trials=final_trials
+                    )
                 else:
                     _train_or_resume(config, run, cache_dir, progress, final_trials)
             if name in ABLATIONS:
                 ensure_probes(run.path, cache_dir=cache_dir, progress=progress)
-    summary = summarise(folder.path, names, chosen, preset,
-                        training_set_ceiling(preset, overrides, cache_dir=cache_dir))
+    summary = summarise(
+        folder.path, names, chosen, preset, training_set_ceiling(preset, overrides, cache_dir=cache_dir)
+    )
     atomic_write_text(folder.summary, json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -279,15 +316,23 @@ class CachedRun:
         """A fresh model with the weights at the end of ``stage`` (1 or 2), eval mode."""
         path = RunDir(self.run_dir).stage_last(stage)
         if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist: the run has no stage {stage} "
-                                    f"(epochs: {self.config.schedule.stage1.epochs}, "
-                                    f"{self.config.schedule.stage2.epochs})")
+            raise FileNotFoundError(
+                f"{path} does not exist: the run has no stage {stage} "
+                f"(epochs: {self.config.schedule.stage1.epochs}, "
+                f"{self.config.schedule.stage2.epochs})"
+            )
         return load_model(self.config, path)
 
 
-def cached_run(preset: str | RunConfig, cache_dir: str | Path = DEFAULT_CACHE,
-               overrides: dict[str, Any] | None = None, *, progress: bool = False,
-               final_trials: int = 10, train: bool = True) -> CachedRun:
+def cached_run(
+    preset: str | RunConfig,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    overrides: dict[str, Any] | None = None,
+    *,
+    progress: bool = False,
+    final_trials: int = 10,
+    train: bool = True,
+) -> CachedRun:
     """The trained run of ``preset`` (with ``overrides``) that the notebooks analyse.
 
     ``train=False`` (the notebooks' default, ``train_fresh = False``): the models shipped in
@@ -307,15 +352,21 @@ def cached_run(preset: str | RunConfig, cache_dir: str | Path = DEFAULT_CACHE,
     run = shipped or RunDir(run_dir_for(config, cache_dir))
     trained_now = not run.results.is_file()
     if trained_now and not train:
-        raise UserError(f"no trained run of preset {config.preset!r} with these settings: neither shipped "
-                        f"models (models/synthvi/) nor a run in {run.path}; set train_fresh = True (train=True) "
-                        "to train one into the cache, or use the preset's default settings")
+        raise UserError(
+            f"no trained run of preset {config.preset!r} with these settings: neither shipped "
+            f"models (models/synthvi/) nor a run in {run.path}; set train_fresh = True (train=True) "
+            "to train one into the cache, or use the preset's default settings"
+        )
     if trained_now:
         result = _train_or_resume(config, run, cache_dir, progress, final_trials)
     else:
         saved = json.loads(run.results.read_text())
-        result = RunResult(out_dir=run.path, history=saved["history"], evaluations=saved["evaluations"],
-                           notes=list(saved.get("notes", [])))
+        result = RunResult(
+            out_dir=run.path,
+            history=saved["history"],
+            evaluations=saved["evaluations"],
+            notes=list(saved.get("notes", [])),
+        )
     dataset = prepare_dataset(config, cache_dir, progress=progress)
     final_stage = 2 if config.schedule.stage2.epochs else 1
     model = load_model(config, run.stage_last(final_stage))

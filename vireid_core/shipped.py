@@ -49,14 +49,24 @@ MANIFEST_TRIALS = 10
 
 def _compact(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Convolution/linear weights (>= 2-d float tensors) as float16, everything else unchanged."""
-    return {k: v.detach().cpu().contiguous().to(torch.float16) if v.is_floating_point() and v.dim() >= 2
-            else v.detach().cpu().contiguous() for k, v in state.items()}
+    return {
+        k: v.detach().cpu().contiguous().to(torch.float16)
+        if v.is_floating_point() and v.dim() >= 2
+        else v.detach().cpu().contiguous()
+        for k, v in state.items()
+    }
 
 
 def _code_version() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=SHIPPED_ROOT.parent.parent,
-                             capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=SHIPPED_ROOT.parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -66,21 +76,39 @@ def _file_sha256(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def evaluate_shipped(config: RunConfig, folder: str | Path, dataset: Any, *, trials: int = MANIFEST_TRIALS,
-                     progress: bool = False) -> dict[str, dict[str, dict[str, float]]]:
+def evaluate_shipped(
+    config: RunConfig, folder: str | Path, dataset: Any, *, trials: int = MANIFEST_TRIALS, progress: bool = False
+) -> dict[str, dict[str, dict[str, float]]]:
     """Metrics of the shipped models in ``folder`` (start, stage 1, stage 2) on ``dataset``: label →
     search mode → mean metrics (fractions), extracted in float32 (channels first) on the CPU so any
     machine reproduces them."""
     shipped = ShippedDir(folder)
     plan = compute_plan("cpu", "fp32", channels_last=False)
     files = {"start": shipped.start, "stage 1": shipped.stage_last(1), "stage 2": shipped.stage_last(2)}
-    return {label: evaluate_run(load_model(config, path), dataset, config, trials=trials, device="cpu", plan=plan,
-                                selection=f"shipped {path.name}", progress=progress)
-            for label, path in files.items() if path.is_file()}
+    return {
+        label: evaluate_run(
+            load_model(config, path),
+            dataset,
+            config,
+            trials=trials,
+            device="cpu",
+            plan=plan,
+            selection=f"shipped {path.name}",
+            progress=progress,
+        )
+        for label, path in files.items()
+        if path.is_file()
+    }
 
 
-def write_shipped(config: RunConfig, run_dir: str | Path, cache_dir: str | Path = DEFAULT_CACHE,
-                  root: str | Path = SHIPPED_ROOT, *, progress: bool = True) -> Path:
+def write_shipped(
+    config: RunConfig,
+    run_dir: str | Path,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    root: str | Path = SHIPPED_ROOT,
+    *,
+    progress: bool = True,
+) -> Path:
     """Write the shipped folder of ``config`` from its finished run in ``run_dir`` and its cached start
     (weights, results, a manifest with the metrics the shipped weights give). Returns the folder."""
     source = RunDir(run_dir)
@@ -99,8 +127,14 @@ def write_shipped(config: RunConfig, run_dir: str | Path, cache_dir: str | Path 
             weights[staging.stage_last(stage)] = source.stage_last(stage)
     for target, path in weights.items():
         state = load_checkpoint(path)
-        save_checkpoint(target, {"model": _compact(state["model"]), "config": config.to_dict(),
-                                 "selection": state.get("selection", "source-pretrained start")})
+        save_checkpoint(
+            target,
+            {
+                "model": _compact(state["model"]),
+                "config": config.to_dict(),
+                "selection": state.get("selection", "source-pretrained start"),
+            },
+        )
     shutil.copyfile(source.results, staging.results)
     dataset = prepare_dataset(config, cache_dir, progress=progress)
     manifest = {
@@ -111,8 +145,13 @@ def write_shipped(config: RunConfig, run_dir: str | Path, cache_dir: str | Path 
         "synthvi_generator": GENERATOR_VERSION if config.data.dataset == "synthvi" else None,
         "code_version": _code_version(),
         "written": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "evaluation": {"protocol": "sysu", "modes": ["all", "indoor"], "trials": MANIFEST_TRIALS,
-                       "extraction": "cpu float32, channels first", "weights": "as shipped (float16 conv weights)"},
+        "evaluation": {
+            "protocol": "sysu",
+            "modes": ["all", "indoor"],
+            "trials": MANIFEST_TRIALS,
+            "extraction": "cpu float32, channels first",
+            "weights": "as shipped (float16 conv weights)",
+        },
         "files": {target.name: _file_sha256(target) for target in sorted(weights)},
         "metrics": evaluate_shipped(config, staging.path, dataset, progress=progress),
         "config": config.to_dict(),
@@ -132,8 +171,10 @@ def compare_with_shipped(config: RunConfig, evaluations: dict[str, Any], root: s
     if manifest is None:
         return f"no shipped models for preset {config.preset!r} to compare with ({shipped.path})"
     note = "" if ShippedDir.find(config, root) is not None else " (NOTE: shipped with different settings)"
-    lines = [f"compared with the shipped models ({shipped.path}, code {manifest.get('code_version')}){note}:",
-             f"{'model':<10}{'mode':<8}{'R1 now':>8}{'shipped':>9}{'mAP now':>9}{'shipped':>9}"]
+    lines = [
+        f"compared with the shipped models ({shipped.path}, code {manifest.get('code_version')}){note}:",
+        f"{'model':<10}{'mode':<8}{'R1 now':>8}{'shipped':>9}{'mAP now':>9}{'shipped':>9}",
+    ]
     for label in ("stage 1", "stage 2"):
         mine = next((v for k, v in evaluations.items() if k.startswith(label)), None)
         theirs = manifest["metrics"].get(label)
@@ -142,8 +183,12 @@ def compare_with_shipped(config: RunConfig, evaluations: dict[str, Any], root: s
         for mode in ("all", "indoor"):
             if mode in mine and mode in theirs:
                 a, b = mine[mode], theirs[mode]
-                lines.append(f"{label:<10}{mode:<8}{100 * a['rank1']:>8.2f}{100 * b['rank1']:>9.2f}"
-                             f"{100 * a['mAP']:>9.2f}{100 * b['mAP']:>9.2f}")
-    lines.append("(same seed and settings; runs on other hardware differ by float rounding, which training "
-                 "amplifies: compare with the seed spread in docs/training.md)")
+                lines.append(
+                    f"{label:<10}{mode:<8}{100 * a['rank1']:>8.2f}{100 * b['rank1']:>9.2f}"
+                    f"{100 * a['mAP']:>9.2f}{100 * b['mAP']:>9.2f}"
+                )
+    lines.append(
+        "(same seed and settings; runs on other hardware differ by float rounding, which training "
+        "amplifies: compare with the seed spread in docs/training.md)"
+    )
     return "\n".join(lines)

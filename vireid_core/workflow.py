@@ -60,8 +60,7 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _synthvi_target(config: RunConfig, cache_dir: str | Path, progress: bool,
-                    notify: Callable[[str], None]) -> Path:
+def _synthvi_target(config: RunConfig, cache_dir: str | Path, progress: bool, notify: Callable[[str], None]) -> Path:
     """The SynthVI folder to train on, generated only where vireid may write.
 
     Without ``data.root`` the set lives in the cache (generated once). A ``data.root`` the user gave is
@@ -80,16 +79,25 @@ def _synthvi_target(config: RunConfig, cache_dir: str | Path, progress: bool,
     if not manifest.get("complete"):
         if same:
             return write_dataset(root, "sysu", synth, progress=progress)
-        raise UserError(f"{root}: holds an interrupted SynthVI generation with other settings; finish it with the "
-                        "'synth' command that started it, or pass a complete dataset folder as --data-root")
+        raise UserError(
+            f"{root}: holds an interrupted SynthVI generation with other settings; finish it with the "
+            "'synth' command that started it, or pass a complete dataset folder as --data-root"
+        )
     if not same:
-        notify(f"note: {root} holds a SynthVI set written with other settings than this config's data.synthvi.* "
-               "keys; training on the folder as it is (vireid never rewrites a --data-root)")
+        notify(
+            f"note: {root} holds a SynthVI set written with other settings than this config's data.synthvi.* "
+            "keys; training on the folder as it is (vireid never rewrites a --data-root)"
+        )
     return root
 
 
-def prepare_dataset(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *, progress: bool = True,
-                    notify: Callable[[str], None] = _stderr) -> ReIDDataset:
+def prepare_dataset(
+    config: RunConfig,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    *,
+    progress: bool = True,
+    notify: Callable[[str], None] = _stderr,
+) -> ReIDDataset:
     """Load the dataset ``config.data`` names; SynthVI is generated first when vireid may write it.
 
     ``data.root`` is never modified (see :func:`_synthvi_target`); ``notify`` receives notes about it.
@@ -100,8 +108,9 @@ def prepare_dataset(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
     if d.dataset == "synthvi":
         return load_dataset("sysu", _synthvi_target(config, cache_dir, progress, notify))
     if not d.root:
-        raise UserError(f"config key 'data.root' is empty: give the folder of the {d.dataset!r} dataset "
-                        "(--data-root DIR)")
+        raise UserError(
+            f"config key 'data.root' is empty: give the folder of the {d.dataset!r} dataset (--data-root DIR)"
+        )
     kwargs = {"trial": d.trial} if d.dataset == "regdb" else {}
     return load_dataset(d.dataset, d.root, **kwargs)
 
@@ -132,8 +141,14 @@ def pretrained_cache_path(config: RunConfig, cache_dir: str | Path = DEFAULT_CAC
     for key, earlier in (("modalities", "both"), ("channel_aug", 0.0)):
         if pretrain.get(key) == earlier:
             pretrain.pop(key)
-    key = stable_digest({"model": settings["model"], "pretrain": pretrain,
-                         "source": synthvi_config(config).to_dict(), "seed": config.seed})
+    key = stable_digest(
+        {
+            "model": settings["model"],
+            "pretrain": pretrain,
+            "source": synthvi_config(config).to_dict(),
+            "seed": config.seed,
+        }
+    )
     return Path(cache_dir) / f"pretrained-{key}.pt"
 
 
@@ -149,8 +164,9 @@ def shipped_start(config: RunConfig, root: str | Path = SHIPPED_ROOT) -> Path | 
     return folder.start
 
 
-def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
-                  progress: bool = True, use_shipped: bool = True) -> torch.nn.Module:
+def prepare_model(
+    config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *, progress: bool = True, use_shipped: bool = True
+) -> torch.nn.Module:
     """The starting model: built from the config, then (if enabled) pretrained on the SynthVI source set.
 
     Source pretraining uses a disjoint, labelled set of SynthVI identities (never the target set), in
@@ -169,20 +185,27 @@ def prepare_model(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *,
         cached = shipped_start(config) or cached
     if cached.is_file():
         return load_model_weights(model, load_checkpoint(cached)["model"], f"pretrained weights {cached}")
-    source_root = write_source_set(Path(cache_dir) / f"synthvi-source-{synthvi_digest(source_cfg)}",
-                                   source_cfg, progress=progress)
+    source_root = write_source_set(
+        Path(cache_dir) / f"synthvi-source-{synthvi_digest(source_cfg)}", source_cfg, progress=progress
+    )
     device = resolve_device(config.device)
     # which source images and augmentations: config.pretrain.modalities / channel_aug (learning/starts.py)
-    stats = pretrain_start(model, source_samples(source_root), config, device=device, progress=progress,
-                           plan=plan_for_config(config, device))
+    stats = pretrain_start(
+        model,
+        source_samples(source_root),
+        config,
+        device=device,
+        progress=progress,
+        plan=plan_for_config(config, device),
+    )
     model.cpu()
     save_checkpoint(cached, {"model": model.state_dict(), "pretrain_stats": stats})
     return model
 
 
-
-def synthvi_regdb(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *, n_ids: int = 60, trial: int = 1,
-                  progress: bool = False) -> ReIDDataset:
+def synthvi_regdb(
+    config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *, n_ids: int = 60, trial: int = 1, progress: bool = False
+) -> ReIDDataset:
     """A SynthVI set in the RegDB layout (``n_ids`` persons, 10 visible + 10 thermal images each), drawn
     with the SynthVI settings of ``config``, written once into ``cache_dir`` and loaded for ``trial``.
 
@@ -191,8 +214,7 @@ def synthvi_regdb(config: RunConfig, cache_dir: str | Path = DEFAULT_CACHE, *, n
     if n_ids < 4:
         raise ValueError(f"n_ids must be at least 4 (RegDB splits persons into train and test), got {n_ids}")
     synth = synthvi_config(config).with_(regdb_n_ids=int(n_ids))
-    root = write_dataset(Path(cache_dir) / f"synthvi-regdb-{synthvi_digest(synth)}", "regdb", synth,
-                         progress=progress)
+    root = write_dataset(Path(cache_dir) / f"synthvi-regdb-{synthvi_digest(synth)}", "regdb", synth, progress=progress)
     return load_dataset("regdb", root, trial=trial)
 
 
@@ -271,18 +293,34 @@ def load_model(config: RunConfig | None, checkpoint: str | Path) -> torch.nn.Mod
 
 
 # ---------------------------------------------------------------------- evaluation
-def evaluate_run(model: torch.nn.Module, dataset: ReIDDataset, config: RunConfig, *, trials: int = 10,
-                 selection: str = "last epoch", progress: bool = True, settings: str | Sequence[str] | None = None,
-                 device: str | torch.device | None = None, plan: ComputePlan | None = None
-                 ) -> dict[str, dict[str, float]]:
+def evaluate_run(
+    model: torch.nn.Module,
+    dataset: ReIDDataset,
+    config: RunConfig,
+    *,
+    trials: int = 10,
+    selection: str = "last epoch",
+    progress: bool = True,
+    settings: str | Sequence[str] | None = None,
+    device: str | torch.device | None = None,
+    plan: ComputePlan | None = None,
+) -> dict[str, dict[str, float]]:
     """Evaluate ``model`` as a run of ``config`` reports it: the dataset's protocol in ``settings`` (None =
     every reported setting: SYSU all and indoor search, RegDB and LLCM both directions), ``trials``
     gallery trials, at the config's image size, device and compute plan unless ``device``/``plan`` are
     given. Returns setting key → mean metrics (fractions)."""
     device = resolve_device(config.device) if device is None else torch.device(device)
     model.to(device).eval()
-    report = evaluate_protocol(model, dataset, settings, trials=range(trials), height=config.data.height,
-                               width=config.data.width, device=device, progress=progress,
-                               checkpoint_selection=selection,
-                               plan=plan_for_config(config, device) if plan is None else plan)
+    report = evaluate_protocol(
+        model,
+        dataset,
+        settings,
+        trials=range(trials),
+        height=config.data.height,
+        width=config.data.width,
+        device=device,
+        progress=progress,
+        checkpoint_selection=selection,
+        plan=plan_for_config(config, device) if plan is None else plan,
+    )
     return mean_metrics(report)

@@ -17,8 +17,9 @@ from vireid_core.data.tensor_transforms import cluster_pipeline
 from vireid_core.evaluation import extract_features
 
 
-def identity_subset(samples: Sequence[Sample], n_ids: int, seed: int = 0, *,
-                    max_per_modality: int | None = None) -> np.ndarray:
+def identity_subset(
+    samples: Sequence[Sample], n_ids: int, seed: int = 0, *, max_per_modality: int | None = None
+) -> np.ndarray:
     """Row ids of ``samples`` belonging to ``n_ids`` identities drawn with ``seed`` (sorted int64 [M]).
 
     With ``max_per_modality`` each chosen identity keeps at most that many images per modality (the
@@ -46,22 +47,31 @@ def with_training_subset(dataset: ReIDDataset, n_ids: int, seed: int = 0) -> ReI
 
 def labels_of(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(modality, pid, cam)`` int64 arrays [N] of ``samples``."""
-    return (np.array([s.modality for s in samples], dtype=np.int64),
-            np.array([s.pid for s in samples], dtype=np.int64),
-            np.array([s.cam for s in samples], dtype=np.int64))
+    return (
+        np.array([s.modality for s in samples], dtype=np.int64),
+        np.array([s.pid for s in samples], dtype=np.int64),
+        np.array([s.cam for s in samples], dtype=np.int64),
+    )
 
 
-def clustering_features(model: torch.nn.Module, samples: Sequence[Sample], height: int, width: int, *,
-                        progress: bool = False) -> np.ndarray:
+def clustering_features(
+    model: torch.nn.Module, samples: Sequence[Sample], height: int, width: int, *, progress: bool = False
+) -> np.ndarray:
     """What the engine clusters (docs/method.md §8, "Features"): flip-averaged eval-mode features of ``samples``,
     not re-normalised; float32 [N, D]."""
     model.eval()
-    return extract_features(model, list(samples), cluster_pipeline(height, width), renormalise=False,
-                            progress=progress)
+    return extract_features(model, list(samples), cluster_pipeline(height, width), renormalise=False, progress=progress)
 
 
-def umap_embedding(features: Any, *, seed: int = 0, n_neighbors: int = 15, n_epochs: int = 200,
-                   min_dist: float = 0.3, max_points: int = 4096) -> np.ndarray:
+def umap_embedding(
+    features: Any,
+    *,
+    seed: int = 0,
+    n_neighbors: int = 15,
+    n_epochs: int = 200,
+    min_dist: float = 0.3,
+    max_points: int = 4096,
+) -> np.ndarray:
     """A 2-D UMAP embedding (cosine metric) of ``features``: float32 [N, 2]; seeded, single-threaded.
 
     Refuses more than ``max_points`` rows (numba compilation plus the fit must stay within a
@@ -71,10 +81,19 @@ def umap_embedding(features: Any, *, seed: int = 0, n_neighbors: int = 15, n_epo
 
     feats = np.asarray(features, dtype=np.float32)
     if len(feats) > max_points:
-        raise ValueError(f"umap_embedding got {len(feats)} points, more than max_points={max_points}; "
-                         "subsample (identity_subset) first")
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(feats) - 1), min_dist=min_dist,
-                        metric="cosine", random_state=seed, n_epochs=n_epochs, n_jobs=1)
+        raise ValueError(
+            f"umap_embedding got {len(feats)} points, more than max_points={max_points}; "
+            "subsample (identity_subset) first"
+        )
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=min(n_neighbors, len(feats) - 1),
+        min_dist=min_dist,
+        metric="cosine",
+        random_state=seed,
+        n_epochs=n_epochs,
+        n_jobs=1,
+    )
     return reducer.fit_transform(feats).astype(np.float32)
 
 
@@ -97,8 +116,9 @@ def split_prototypes(features: Any, labels: Any, modality: Any) -> dict[str, np.
     feats = np.asarray(features, dtype=np.float32)
     labels, mods = np.asarray(labels), np.asarray(modality)
     if not (len(feats) == len(labels) == len(mods)):
-        raise ValueError(f"features, labels and modality need equal lengths, got {len(feats)}, "
-                         f"{len(labels)}, {len(mods)}")
+        raise ValueError(
+            f"features, labels and modality need equal lengths, got {len(feats)}, {len(labels)}, {len(mods)}"
+        )
     protos, clusters, modalities = [], [], []
     for cluster in np.unique(labels[labels >= 0]):
         for m in (0, 1):
@@ -109,12 +129,16 @@ def split_prototypes(features: Any, labels: Any, modality: Any) -> dict[str, np.
                 clusters.append(cluster)
                 modalities.append(m)
     dim = feats.shape[1] if feats.ndim == 2 else 0
-    return {"prototypes": np.array(protos, dtype=np.float32).reshape(-1, dim),
-            "cluster": np.array(clusters, dtype=np.int64), "modality": np.array(modalities, dtype=np.int64)}
+    return {
+        "prototypes": np.array(protos, dtype=np.float32).reshape(-1, dim),
+        "cluster": np.array(clusters, dtype=np.int64),
+        "modality": np.array(modalities, dtype=np.int64),
+    }
 
 
-def top_matches(query_features: Any, gallery_features: Any, query_pids: Any, gallery_pids: Any,
-                k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def top_matches(
+    query_features: Any, gallery_features: Any, query_pids: Any, gallery_pids: Any, k: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """The k most similar gallery rows of every query (inner product, ties by lower index).
 
     Returns ``(ranked ids int64 [Q, k], correct bool [Q, k])`` where correct marks a same-identity match.
@@ -144,6 +168,9 @@ def largest_mixed_clusters(labels: Any, modality: Any, count: int = 4) -> list[i
     """The ``count`` largest clusters holding both modalities (ties by lower id), largest first."""
     labels, mods = np.asarray(labels), np.asarray(modality)
     ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
-    mixed = [(int(-s), int(c)) for c, s in zip(ids, sizes, strict=True)
-             if np.any((labels == c) & (mods == 0)) and np.any((labels == c) & (mods == 1))]
+    mixed = [
+        (int(-s), int(c))
+        for c, s in zip(ids, sizes, strict=True)
+        if np.any((labels == c) & (mods == 0)) and np.any((labels == c) & (mods == 1))
+    ]
     return [c for _, c in sorted(mixed)[:count]]

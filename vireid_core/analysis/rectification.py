@@ -17,8 +17,12 @@ import scipy.sparse as sp
 from vireid_core.association import NeighbourGraph, cluster_dbscan, clustering_report, jaccard_from_graph
 from vireid_core.association.jaccard import encode, expansion_average, expansion_pattern
 
-PAIR_KINDS = ("same id, same modality", "same id, cross modality",
-              "different id, same modality", "different id, cross modality")
+PAIR_KINDS = (
+    "same id, same modality",
+    "same id, cross modality",
+    "different id, same modality",
+    "different id, cross modality",
+)
 
 
 def unit_rows(features: Any) -> np.ndarray:
@@ -30,8 +34,9 @@ def unit_rows(features: Any) -> np.ndarray:
     return feats / np.maximum(norms, 1e-12)
 
 
-def sample_pairs(modality: Any, true_ids: Any, per_kind: int = 2000, seed: int = 0
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_pairs(
+    modality: Any, true_ids: Any, per_kind: int = 2000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A seeded sample of at most ``per_kind`` pairs (i < j) of each of the four :data:`PAIR_KINDS`.
 
     Returns ``(i, j, kind)``: int64 [P] row ids and int64 [P] indices into :data:`PAIR_KINDS`.
@@ -64,8 +69,11 @@ def sample_pairs(modality: Any, true_ids: Any, per_kind: int = 2000, seed: int =
         out_i.append(lo)
         out_j.append(hi)
         out_k.append(np.full(len(lo), kind))
-    return (np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64),
-            np.concatenate(out_k).astype(np.int64))
+    return (
+        np.concatenate(out_i).astype(np.int64),
+        np.concatenate(out_j).astype(np.int64),
+        np.concatenate(out_k).astype(np.int64),
+    )
 
 
 def _same_id_pairs(ids: np.ndarray, mods: np.ndarray, same_mod: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -106,8 +114,7 @@ def _stored(csr: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return keys[np.minimum(pos, len(keys) - 1)] == wanted
 
 
-def distance_table(distances: dict[str, Any], i: np.ndarray, j: np.ndarray, kind: np.ndarray
-                   ) -> dict[str, np.ndarray]:
+def distance_table(distances: dict[str, Any], i: np.ndarray, j: np.ndarray, kind: np.ndarray) -> dict[str, np.ndarray]:
     """Long-form columns for seaborn: ``{"distance": [M], "pair": [M] kind names, "measure": [M]}``
     with one block of P rows per entry of ``distances`` (name → features or sparse matrix)."""
     columns: dict[str, list[np.ndarray]] = {"distance": [], "pair": [], "measure": []}
@@ -128,8 +135,11 @@ def separation_summary(table: dict[str, np.ndarray]) -> dict[str, dict[str, floa
     out: dict[str, dict[str, float]] = {}
     for measure in dict.fromkeys(table["measure"].tolist()):
         rows = table["measure"] == measure
-        means = {kind: float(np.mean(table["distance"][rows & (table["pair"] == kind)]))
-                 for kind in PAIR_KINDS if np.any(rows & (table["pair"] == kind))}
+        means = {
+            kind: float(np.mean(table["distance"][rows & (table["pair"] == kind)]))
+            for kind in PAIR_KINDS
+            if np.any(rows & (table["pair"] == kind))
+        }
         gap = means.get(PAIR_KINDS[1], np.nan) - means.get(PAIR_KINDS[0], np.nan)
         diff = np.nanmean([means.get(PAIR_KINDS[2], np.nan), means.get(PAIR_KINDS[3], np.nan)])
         out[measure] = {**means, "same_id_gap": float(gap), "relative_gap": float(gap / diff) if diff else np.nan}
@@ -211,8 +221,7 @@ class ClusterExplorer:
         self.features = np.ascontiguousarray(self.features, dtype=np.float32)
         self.modality = np.asarray(self.modality, dtype=np.int64)
         self._graphs["plain"] = NeighbourGraph.build(self.features, max_k1=self.max_k1)
-        self._graphs["modality-aware"] = NeighbourGraph.build(self.features, self.modality,
-                                                              max_k1=self.max_k1)
+        self._graphs["modality-aware"] = NeighbourGraph.build(self.features, self.modality, max_k1=self.max_k1)
 
     def jaccard(self, kind: str, k1: int, k2: int) -> sp.csr_matrix:
         """The ("plain" | "modality-aware") Jaccard matrix at (k1, k2), computed once."""
@@ -223,14 +232,16 @@ class ClusterExplorer:
             self._jaccard[key] = jaccard_from_graph(self._graphs[kind], int(k1), int(k2))
         return self._jaccard[key]
 
-    def cluster(self, kind: str, k1: int, k2: int, eps: float, min_samples: int = 4
-                ) -> tuple[np.ndarray, dict[str, Any]]:
+    def cluster(
+        self, kind: str, k1: int, k2: int, eps: float, min_samples: int = 4
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """DBSCAN labels int64 [N] (−1 outliers) and their :func:`clustering_report`."""
         labels = cluster_dbscan(self.jaccard(kind, k1, k2), eps=eps, min_samples=min_samples)
         return labels, clustering_report(labels, self.modality, self.true_ids)
 
-    def sweep(self, k1_values: Sequence[int], eps_values: Sequence[float], k2: int,
-              min_samples: int = 4) -> list[dict[str, Any]]:
+    def sweep(
+        self, k1_values: Sequence[int], eps_values: Sequence[float], k2: int, min_samples: int = 4
+    ) -> list[dict[str, Any]]:
         """Cluster both kinds at every (k1, eps); returns rows with kind, k1, k2, eps, n_clusters, ari
         (NaN without true ids), mixed_cluster_fraction and outlier_rate."""
         rows = []
@@ -238,8 +249,16 @@ class ClusterExplorer:
             for k1 in k1_values:
                 for eps in eps_values:
                     _, report = self.cluster(kind, k1, min(k2, k1 // 2), eps, min_samples)
-                    rows.append({"kind": kind, "k1": int(k1), "k2": int(min(k2, k1 // 2)), "eps": float(eps),
-                                 "n_clusters": report["n_clusters"], "ari": report.get("ari", np.nan),
-                                 "mixed_cluster_fraction": report["mixed_cluster_fraction"],
-                                 "outlier_rate": report["outlier_rate"]})
+                    rows.append(
+                        {
+                            "kind": kind,
+                            "k1": int(k1),
+                            "k2": int(min(k2, k1 // 2)),
+                            "eps": float(eps),
+                            "n_clusters": report["n_clusters"],
+                            "ari": report.get("ari", np.nan),
+                            "mixed_cluster_fraction": report["mixed_cluster_fraction"],
+                            "outlier_rate": report["outlier_rate"],
+                        }
+                    )
         return rows

@@ -36,8 +36,7 @@ def cluster_dbscan(dist: sp.spmatrix | np.ndarray, eps: float, min_samples: int 
     eps32 = float(np.float32(eps))
     if not sp.issparse(dist):
         dense = np.asarray(dist, np.float32)
-        return DBSCAN(eps=eps32, min_samples=min_samples, metric="precomputed").fit_predict(dense).astype(
-            np.int64)
+        return DBSCAN(eps=eps32, min_samples=min_samples, metric="precomputed").fit_predict(dense).astype(np.int64)
     if eps32 >= 1.0:
         # every absent pair (distance 1) is within eps; stored pairs are all < 1 except perhaps a
         # degenerate diagonal: all points are mutual neighbours
@@ -73,11 +72,12 @@ def split_subsets(n: int, ratio: float, seed: int) -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
     perm = np.random.default_rng(seed).permutation(int(n))
     size = int(np.floor(n * ratio))
-    return np.sort(perm[:size]).astype(np.int64), np.sort(perm[size:2 * size]).astype(np.int64)
+    return np.sort(perm[:size]).astype(np.int64), np.sort(perm[size : 2 * size]).astype(np.int64)
 
 
-def cluster_subset(features: Any, subset_idx: np.ndarray, *, eps: float, k1: int = 30, k2: int = 6,
-                   min_samples: int = 4) -> np.ndarray:
+def cluster_subset(
+    features: Any, subset_idx: np.ndarray, *, eps: float, k1: int = 30, k2: int = 6, min_samples: int = 4
+) -> np.ndarray:
     """Intra-modality clustering of one subset: plain Jaccard + DBSCAN on ``features[subset_idx]``.
 
     Args:

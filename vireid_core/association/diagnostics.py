@@ -85,8 +85,7 @@ def clustering_report(labels: Any, modality: Any, true_ids: Any = None) -> dict[
     return report
 
 
-def _pair_counts(group_a: np.ndarray, group_b: np.ndarray, mask_a: np.ndarray, mask_b: np.ndarray
-                 ) -> int:
+def _pair_counts(group_a: np.ndarray, group_b: np.ndarray, mask_a: np.ndarray, mask_b: np.ndarray) -> int:
     """Pairs (i in A-rows, j in B-rows) with equal keys, counting A x B products per key."""
     keys_a, count_a = np.unique(group_a[mask_a], return_counts=True)
     keys_b, count_b = np.unique(group_b[mask_b], return_counts=True)
@@ -102,9 +101,11 @@ def _pair_scores(labels: np.ndarray, truth: np.ndarray, mods: np.ndarray) -> dic
     out = {}
     for name, mask_a, mask_b in (("", np.ones_like(clustered), None), ("cross_modality_", mods == 0, mods == 1)):
         if mask_b is None:  # unordered pairs within one set
+
             def pairs(keys: np.ndarray, mask: np.ndarray) -> int:
                 _, counts = np.unique(keys[mask], return_counts=True)
                 return int(np.sum(counts.astype(np.int64) * (counts - 1) // 2))
+
             predicted = pairs(labels, clustered)
             true_pairs = pairs(truth_codes, mask_a)
             hits = pairs(joint, clustered)
@@ -117,8 +118,9 @@ def _pair_scores(labels: np.ndarray, truth: np.ndarray, mods: np.ndarray) -> dic
     return out
 
 
-def knn_modality_composition(features: Any, modality: Any, ks: tuple[int, ...] = (1, 5, 10, 20),
-                             *, block_size: int = 1024) -> dict[str, Any]:
+def knn_modality_composition(
+    features: Any, modality: Any, ks: tuple[int, ...] = (1, 5, 10, 20), *, block_size: int = 1024
+) -> dict[str, Any]:
     """How often a sample's nearest neighbours (inner product, self excluded) are of the other modality.
 
     Returns:
@@ -134,7 +136,7 @@ def knn_modality_composition(features: Any, modality: Any, ks: tuple[int, ...] =
     if not ks or min(ks) < 1 or max(ks) > n - 1:
         raise ValueError(f"ks must be integers in [1, N-1 = {n - 1}], got {ks}")
     exact = KnnConfig(block_size=block_size, screen="off")  # a diagnostic: always the plain float32 search
-    (_, ids), = nearest_neighbours(feats, [0, n], [max(ks) + 1], metric="ip", knn=exact)
+    ((_, ids),) = nearest_neighbours(feats, [0, n], [max(ks) + 1], metric="ip", knn=exact)
     not_self = ids != np.arange(n)[:, None]
     # drop self (or, with duplicates, the last entry) so that every row keeps max(ks) neighbours
     first_self = np.where(not_self.all(axis=1), ids.shape[1] - 1, np.argmin(not_self, axis=1))
@@ -182,8 +184,7 @@ def modality_gap(features: Any, modality: Any, true_ids: Any = None) -> dict[str
             cross_pairs += 2 * n0 * n1
         return intra_sim, intra_pairs, cross_sim, cross_pairs
 
-    def to_distances(intra_sim: float, intra_pairs: float, cross_sim: float, cross_pairs: float
-                     ) -> tuple[float, float]:
+    def to_distances(intra_sim: float, intra_pairs: float, cross_sim: float, cross_pairs: float) -> tuple[float, float]:
         intra = float(2 - 2 * intra_sim / intra_pairs) if intra_pairs else float("nan")
         cross = float(2 - 2 * cross_sim / cross_pairs) if cross_pairs else float("nan")
         return intra, cross

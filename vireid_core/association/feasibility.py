@@ -24,15 +24,20 @@ import numpy as np
 
 from vireid_core.errors import UserError
 
-K1_RULE = ("k1 must be an integer >= 2 (the ranking holds the sample itself and k1 - 1 neighbours; "
-           "with k1 = 1 no sample has a neighbour and nothing is clustered)")
+K1_RULE = (
+    "k1 must be an integer >= 2 (the ranking holds the sample itself and k1 - 1 neighbours; "
+    "with k1 = 1 no sample has a neighbour and nothing is clustered)"
+)
 K2_RULE = "k2 must be an integer >= 1 (1 switches the query expansion off)"
 
 
 def _is_whole(value: object) -> bool:
     """True for ints and integral numbers (numpy included), False for bools and everything else."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
         and float(value).is_integer()
+    )
 
 
 def k_rule_violation(k1: int, k2: int, *, per_modality: bool) -> tuple[str, str] | None:
@@ -51,8 +56,10 @@ def k_rule_violation(k1: int, k2: int, *, per_modality: bool) -> tuple[str, str]
     if not _is_whole(k2) or k2 < 1:
         return "k2", K2_RULE
     if per_modality and k2 > k1 // 2:
-        return "k2", (f"k2 must not exceed k1 // 2 = {k1 // 2} for the modality-aware Jaccard (the "
-                      "query expansion averages the k2 nearest of each modality's k1 // 2)")
+        return "k2", (
+            f"k2 must not exceed k1 // 2 = {k1 // 2} for the modality-aware Jaccard (the "
+            "query expansion averages the k2 nearest of each modality's k1 // 2)"
+        )
     if not per_modality and k2 > k1:
         return "k2", f"k2 must not exceed k1 = {k1} (the query expansion averages the first k2 of the ranking)"
     return None
@@ -109,7 +116,8 @@ def check_k_values(k1: int, k2: int, n: int, *, per_modality: dict[int, int] | N
             raise UserError(
                 f"the modality-aware Jaccard takes k1//2 = {half} neighbours from each modality, but the "
                 f"{name} modality (value {value}) has only {count} samples; lower k1 to at most "
-                f"{2 * count + 1} or use jaccard_distance on one modality")
+                f"{2 * count + 1} or use jaccard_distance on one modality"
+            )
 
 
 def feasible_k(k1: int, k2: int, counts: Sequence[int], *, per_modality: bool) -> tuple[int, int] | None:

@@ -88,20 +88,24 @@ def global_association(name: str) -> GlobalAssociation | None:
     if name == NO_GLOBAL_ASSOCIATION:
         return None
     if name not in GLOBAL_ASSOCIATIONS:
-        raise UserError(f"unknown global association {name!r}; known: {', '.join(global_association_names())} "
-                        "(a new one is registered with register_global_association)")
+        raise UserError(
+            f"unknown global association {name!r}; known: {', '.join(global_association_names())} "
+            "(a new one is registered with register_global_association)"
+        )
     return GLOBAL_ASSOCIATIONS[name]
 
 
 @register_global_association("modality_aware", per_modality=True)
-def modality_aware_distance(features: np.ndarray, modality: np.ndarray, *, k1: int, k2: int,
-                            balanced_halves: bool, knn: KnnConfig | None = None) -> sp.csr_matrix:
+def modality_aware_distance(
+    features: np.ndarray, modality: np.ndarray, *, k1: int, k2: int, balanced_halves: bool, knn: KnnConfig | None = None
+) -> sp.csr_matrix:
     """MAJ: k1 // 2 neighbours from each modality (:func:`modality_aware_jaccard`)."""
     return modality_aware_jaccard(features, modality, k1=k1, k2=k2, balanced_halves=balanced_halves, knn=knn)
 
 
 @register_global_association("plain", per_modality=False)
-def plain_distance(features: np.ndarray, modality: np.ndarray, *, k1: int, k2: int,
-                   balanced_halves: bool, knn: KnnConfig | None = None) -> sp.csr_matrix:
+def plain_distance(
+    features: np.ndarray, modality: np.ndarray, *, k1: int, k2: int, balanced_halves: bool, knn: KnnConfig | None = None
+) -> sp.csr_matrix:
     """The ordinary Jaccard over both modalities, blind to them (:func:`jaccard_distance`)."""
     return jaccard_distance(features, k1=k1, k2=k2, knn=knn)

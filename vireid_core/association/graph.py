@@ -40,8 +40,9 @@ class NeighbourGraph:
     knn: KnnConfig = field(default_factory=KnnConfig)
 
     @classmethod
-    def build(cls, features: Any, modality: Any = None, *, max_k1: int = 30,
-              knn: KnnConfig | None = None) -> NeighbourGraph:
+    def build(
+        cls, features: Any, modality: Any = None, *, max_k1: int = 30, knn: KnnConfig | None = None
+    ) -> NeighbourGraph:
         """Search neighbours once.
 
         Args:
@@ -73,8 +74,10 @@ class NeighbourGraph:
             internal = np.ascontiguousarray(feats[order])
             n_vis = int(np.count_nonzero(mods == 0))
             if n_vis == 0 or n_vis == n:
-                raise ValueError("the modality-aware graph needs samples of both modalities, got only "
-                                 f"{'infrared' if n_vis == 0 else 'visible'} ones")
+                raise ValueError(
+                    "the modality-aware graph needs samples of both modalities, got only "
+                    f"{'infrared' if n_vis == 0 else 'visible'} ones"
+                )
             bounds, metric = [0, n_vis, n], "ip"
             ks = [min(max_k1 // 2 + 1, n_vis), min(max_k1 // 2 + 1, n - n_vis)]
         found = nearest_neighbours(internal, bounds, ks, metric=metric, knn=knn)
@@ -103,8 +106,7 @@ class NeighbourGraph:
         self._check_k1(k1, width, self.lists[0][1].shape[1])
         return self.lists[0][1][:, :width]
 
-    def modality_lists(self, k1: int, *, off_by_one: bool = True
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def modality_lists(self, k1: int, *, off_by_one: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-modality lists and the merged ranking of the modality-aware Jaccard.
 
         Returns:
@@ -135,5 +137,7 @@ class NeighbourGraph:
     def _check_k1(self, k1: int, needed: int, available: int) -> None:
         check_k1(k1)
         if k1 > self.max_k1 or needed > available:
-            raise ValueError(f"k1={k1} needs {needed} neighbours per list but the graph holds {available} "
-                             f"(built with max_k1={self.max_k1} on N={len(self.features)}); rebuild it")
+            raise ValueError(
+                f"k1={k1} needs {needed} neighbours per list but the graph holds {available} "
+                f"(built with max_k1={self.max_k1} on N={len(self.features)}); rebuild it"
+            )

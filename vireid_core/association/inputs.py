@@ -40,12 +40,10 @@ def as_modality_array(modality: Any, n: int) -> np.ndarray:
         modality = modality.detach().cpu().numpy()
     array = np.asarray(modality)
     if array.ndim != 1 or array.shape[0] != n:
-        raise ValueError(f"modality must be a 1-D array with one entry per feature row ({n}), "
-                         f"got shape {array.shape}")
+        raise ValueError(f"modality must be a 1-D array with one entry per feature row ({n}), got shape {array.shape}")
     if array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
         raise ValueError("modality must hold integers 0 (visible) or 1 (infrared), got non-integer values")
     values = np.unique(array)
     if not np.isin(values, (0, 1)).all():
         raise ValueError(f"modality must hold only 0 (visible) and 1 (infrared), got {values.tolist()}")
     return array.astype(np.int64)
-

@@ -41,8 +41,10 @@ def _membership(lists: np.ndarray, n: int) -> sp.csr_matrix:
     """csr [N, N] float32 with a 1 at (i, lists[i, p]) for every position p."""
     rows, width = lists.shape
     if lists.size and (lists.min() < 0 or lists.max() >= n):
-        raise ValueError("neighbour lists hold ids outside [0, N); the search did not fill every list "
-                         "(raise hnsw_ef_search / ivf_nprobe or use the exact search)")
+        raise ValueError(
+            "neighbour lists hold ids outside [0, N); the search did not fill every list "
+            "(raise hnsw_ef_search / ivf_nprobe or use the exact search)"
+        )
     indptr = np.arange(0, rows * width + 1, width, dtype=np.int64)
     matrix = sp.csr_matrix((np.ones(rows * width, np.float32), lists.ravel(), indptr), shape=(n, n))
     matrix.sum_duplicates()
@@ -75,8 +77,7 @@ def expansion_pattern(ranking: np.ndarray, half_lists: np.ndarray, n: int) -> sp
     cols = overlap.indices
     selected = overlap.data > (2.0 / 3.0) * half_sizes[cols]
     rows = np.repeat(np.arange(n), np.diff(overlap.indptr))
-    chosen = sp.csr_matrix((np.ones(int(selected.sum()), np.float32), (rows[selected], cols[selected])),
-                           shape=(n, n))
+    chosen = sp.csr_matrix((np.ones(int(selected.sum()), np.float32), (rows[selected], cols[selected])), shape=(n, n))
     expansion = (full + chosen @ half).tocsr()
     expansion.data[:] = 1.0
     expansion.sort_indices()
@@ -120,8 +121,14 @@ def expansion_average(lists: list[np.ndarray], n: int) -> sp.csr_matrix:
     return sum(parts[1:], parts[0]).tocsr()
 
 
-def jaccard_from_lists(features: np.ndarray, ranking: np.ndarray, half_lists: np.ndarray,
-                       expansion_lists: list[np.ndarray] | None, *, store_below: float = 1.0) -> sp.csr_matrix:
+def jaccard_from_lists(
+    features: np.ndarray,
+    ranking: np.ndarray,
+    half_lists: np.ndarray,
+    expansion_lists: list[np.ndarray] | None,
+    *,
+    store_below: float = 1.0,
+) -> sp.csr_matrix:
     """Jaccard distances from precomputed rankings (steps 1-5 of the module docstring).
 
     Args:
@@ -150,8 +157,15 @@ def jaccard_from_lists(features: np.ndarray, ranking: np.ndarray, half_lists: np
     return minsum_jaccard(encoding, store_below=store_below)
 
 
-def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_by_one: bool = True,
-                       balanced_halves: bool = False, store_below: float = 1.0) -> sp.csr_matrix:
+def jaccard_from_graph(
+    graph: NeighbourGraph,
+    k1: int = 30,
+    k2: int = 6,
+    *,
+    off_by_one: bool = True,
+    balanced_halves: bool = False,
+    store_below: float = 1.0,
+) -> sp.csr_matrix:
     """Plain or modality-aware Jaccard (whichever the graph was built for) at this (k1, k2).
 
     Args:
@@ -180,15 +194,16 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
         check_k_values(k1, k2, n)
         ranking = graph.plain_ranking(k1, off_by_one=off_by_one)
         expansion = None if k2 == 1 else [ranking[:, :k2]]
-        return jaccard_from_lists(graph.features, ranking, ranking[:, :half_width], expansion,
-                                  store_below=store_below)
+        return jaccard_from_lists(graph.features, ranking, ranking[:, :half_width], expansion, store_below=store_below)
     # MAJ: k1 // 2 nearest of each modality merged into one ranking, so that neither modality can
     # crowd the other out of a row's neighbourhood
     counts = {m: int(np.count_nonzero(graph.modality == m)) for m in (0, 1)}
     check_k_values(k1, k2, n, per_modality=counts)
     if not off_by_one and min(counts.values()) < k1 // 2 + 1:
-        raise ValueError(f"off_by_one=False takes k1//2 + 1 = {k1 // 2 + 1} samples of the query's own "
-                         f"modality, but the modalities have {counts[0]} (visible) / {counts[1]} (infrared)")
+        raise ValueError(
+            f"off_by_one=False takes k1//2 + 1 = {k1 // 2 + 1} samples of the query's own "
+            f"modality, but the modalities have {counts[0]} (visible) / {counts[1]} (infrared)"
+        )
     visible, infrared, ranking = graph.modality_lists(k1, off_by_one=off_by_one)
     if balanced_halves:
         # H from ceil(h/2) entries of the row's own modality and floor(h/2) of the other
@@ -202,12 +217,14 @@ def jaccard_from_graph(graph: NeighbourGraph, k1: int = 30, k2: int = 6, *, off_
     else:
         half_lists = ranking[:, :half_width]  # the official code: H from the merged ranking
     # the query expansion averages the k2 nearest of each modality with equal weight
-    return jaccard_from_lists(graph.features, ranking, half_lists, [visible[:, :k2], infrared[:, :k2]],
-                              store_below=store_below)
+    return jaccard_from_lists(
+        graph.features, ranking, half_lists, [visible[:, :k2], infrared[:, :k2]], store_below=store_below
+    )
 
 
-def jaccard_distance(features: Any, k1: int = 30, k2: int = 6, *, off_by_one: bool = True,
-                     knn: KnnConfig | None = None) -> sp.csr_matrix:
+def jaccard_distance(
+    features: Any, k1: int = 30, k2: int = 6, *, off_by_one: bool = True, knn: KnnConfig | None = None
+) -> sp.csr_matrix:
     """Standard k-reciprocal Jaccard distance as a sparse matrix.
 
     Args:
@@ -232,9 +249,16 @@ def jaccard_distance(features: Any, k1: int = 30, k2: int = 6, *, off_by_one: bo
     return jaccard_from_graph(graph, k1, k2, off_by_one=off_by_one)
 
 
-def modality_aware_jaccard(features: Any, modality: Any, k1: int = 30, k2: int = 6, *,
-                           off_by_one: bool = True, balanced_halves: bool = False,
-                           knn: KnnConfig | None = None) -> sp.csr_matrix:
+def modality_aware_jaccard(
+    features: Any,
+    modality: Any,
+    k1: int = 30,
+    k2: int = 6,
+    *,
+    off_by_one: bool = True,
+    balanced_halves: bool = False,
+    knn: KnnConfig | None = None,
+) -> sp.csr_matrix:
     """Modality-aware Jaccard distance, MAJ (BMIL, arXiv 2512.07760), as a sparse matrix.
 
     Every row's initial ranking is its k1//2 most similar visible and k1//2 most similar infrared

@@ -32,8 +32,9 @@ def _count_pairs(n, indptr, indices, t_indptr, t_indices, chunk_bounds, counts):
 
 
 @numba.njit(parallel=True, cache=True)
-def _fill_pairs(n, indptr, indices, data, t_indptr, t_indices, t_data, chunk_bounds,
-                out_indptr, out_indices, out_data):  # pragma: no cover
+def _fill_pairs(
+    n, indptr, indices, data, t_indptr, t_indices, t_data, chunk_bounds, out_indptr, out_indices, out_data
+):  # pragma: no cover
     for c in numba.prange(len(chunk_bounds) - 1):
         mark = np.full(n, -1, np.int64)
         acc = np.zeros(n, np.float64)
@@ -67,8 +68,9 @@ def _fill_pairs(n, indptr, indices, data, t_indptr, t_indices, t_data, chunk_bou
                 out_data[start + t] = dist if dist > 0 else np.float32(0.0)
 
 
-def minsum_jaccard(expanded: sp.csr_matrix, *, store_below: float = 1.0, block_rows: int = 16384,
-                   n_chunks: int | None = None) -> sp.csr_matrix:
+def minsum_jaccard(
+    expanded: sp.csr_matrix, *, store_below: float = 1.0, block_rows: int = 16384, n_chunks: int | None = None
+) -> sp.csr_matrix:
     """Jaccard distances from the query-expanded encoding V'.
 
     Args:
@@ -106,12 +108,11 @@ def minsum_jaccard(expanded: sp.csr_matrix, *, store_below: float = 1.0, block_r
         bounds = np.linspace(lo, hi, min(n_chunks, hi - lo) + 1).astype(np.int64)
         _count_pairs(n, indptr, indices, t_indptr, t_indices, bounds, counts)
         local_indptr[lo] = 0
-        np.cumsum(counts[lo:hi], out=local_indptr[lo + 1:hi + 1])
+        np.cumsum(counts[lo:hi], out=local_indptr[lo + 1 : hi + 1])
         total = int(local_indptr[hi])
         out_indices = np.empty(total, index_dtype)
         out_data = np.empty(total, np.float32)
-        _fill_pairs(n, indptr, indices, data, t_indptr, t_indices, t_data, bounds,
-                    local_indptr, out_indices, out_data)
+        _fill_pairs(n, indptr, indices, data, t_indptr, t_indices, t_data, bounds, local_indptr, out_indices, out_data)
         rows = np.repeat(np.arange(lo, hi, dtype=index_dtype), counts[lo:hi])
         keep = (out_data < store_below) | (out_indices == rows)  # the diagonal stays stored
         kept_indices.append(out_indices[keep])
@@ -120,8 +121,13 @@ def minsum_jaccard(expanded: sp.csr_matrix, *, store_below: float = 1.0, block_r
         del out_indices, out_data, rows, keep
     out_indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.concatenate(kept_counts), out=out_indptr[1:])
-    result = sp.csr_matrix((np.concatenate(kept_data), np.concatenate(kept_indices),
-                            out_indptr.astype(index_dtype if out_indptr[-1] < 2**31 else np.int64)),
-                           shape=(n, n))
+    result = sp.csr_matrix(
+        (
+            np.concatenate(kept_data),
+            np.concatenate(kept_indices),
+            out_indptr.astype(index_dtype if out_indptr[-1] < 2**31 else np.int64),
+        ),
+        shape=(n, n),
+    )
     result.has_sorted_indices = True
     return result

@@ -146,8 +146,9 @@ def minsum_jaccard(vectors: np.ndarray) -> np.ndarray:
     return distances
 
 
-def jaccard_from_rankings(features: np.ndarray, ranking: np.ndarray, half_lists: np.ndarray,
-                          expansion_lists: list[np.ndarray] | None) -> np.ndarray:
+def jaccard_from_rankings(
+    features: np.ndarray, ranking: np.ndarray, half_lists: np.ndarray, expansion_lists: list[np.ndarray] | None
+) -> np.ndarray:
     """Steps 2-6 of the module docstring on a given ranking.
 
     Args:
@@ -187,8 +188,9 @@ def plain_ranking(features: np.ndarray, k1: int, *, off_by_one: bool = True) -> 
     return sorted_rows(scores, k1 if off_by_one else k1 + 1)
 
 
-def modality_rankings(features: np.ndarray, modality: np.ndarray, k1: int, *, off_by_one: bool = True
-                      ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+def modality_rankings(
+    features: np.ndarray, modality: np.ndarray, k1: int, *, off_by_one: bool = True
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """L(i) of MAJ and the per-modality lists it is merged from.
 
     Args:
@@ -209,7 +211,7 @@ def modality_rankings(features: np.ndarray, modality: np.ndarray, k1: int, *, of
     merged = []
     for i in range(features.shape[0]):
         own = int(modality[i])
-        ids = np.concatenate([per_modality[m][i, :half + (extra if m == own else 0)] for m in (0, 1)])
+        ids = np.concatenate([per_modality[m][i, : half + (extra if m == own else 0)] for m in (0, 1)])
         merged.append(ids[np.lexsort((ids, -sims[i, ids]))])
     return np.stack(merged), per_modality
 
@@ -230,11 +232,18 @@ def dense_jaccard(features: np.ndarray, k1: int = 30, k2: int = 6, *, off_by_one
     features = np.asarray(features, np.float32)
     ranking = plain_ranking(features, k1, off_by_one=off_by_one)
     expansion = None if k2 == 1 else [ranking[:, :k2]]
-    return jaccard_from_rankings(features, ranking, ranking[:, :half_width(k1)], expansion)
+    return jaccard_from_rankings(features, ranking, ranking[:, : half_width(k1)], expansion)
 
 
-def dense_modality_aware_jaccard(features: np.ndarray, modality: np.ndarray, k1: int = 30, k2: int = 6, *,
-                                 off_by_one: bool = True, balanced_halves: bool = False) -> np.ndarray:
+def dense_modality_aware_jaccard(
+    features: np.ndarray,
+    modality: np.ndarray,
+    k1: int = 30,
+    k2: int = 6,
+    *,
+    off_by_one: bool = True,
+    balanced_halves: bool = False,
+) -> np.ndarray:
     """The modality-aware Jaccard distance (MAJ), dense, rows in any modality order.
 
     Args:
@@ -257,9 +266,12 @@ def dense_modality_aware_jaccard(features: np.ndarray, modality: np.ndarray, k1:
     width = half_width(k1)
     if balanced_halves:
         own_count, other_count = (width + 1) // 2, width // 2
-        half_lists = np.stack([
-            np.concatenate([per_modality[int(m)][i, :own_count], per_modality[1 - int(m)][i, :other_count]])
-            for i, m in enumerate(modality)])
+        half_lists = np.stack(
+            [
+                np.concatenate([per_modality[int(m)][i, :own_count], per_modality[1 - int(m)][i, :other_count]])
+                for i, m in enumerate(modality)
+            ]
+        )
     else:
         half_lists = ranking[:, :width]
     return jaccard_from_rankings(features, ranking, half_lists, [per_modality[0][:, :k2], per_modality[1][:, :k2]])

@@ -50,17 +50,25 @@ def _synthvi_cpu() -> RunConfig:
     # The ImageNet-like start: identity pretraining on VISIBLE source images only (half of them
     # channel-exchanged), its visible stem copied into the infrared stem. No label ties a visible image to
     # an infrared one, as with ImageNet weights.
-    config.pretrain = PretrainConfig(enabled=True, iterations=1000, batch_size=64, lr=1e-3, modalities="visible",
-                                     channel_aug=0.5)
+    config.pretrain = PretrainConfig(
+        enabled=True, iterations=1000, batch_size=64, lr=1e-3, modalities="visible", channel_aug=0.5
+    )
     # k1/2 must not exceed the images per identity in the smaller modality (MAJ, docs/method.md §3).
-    config.intra_clustering = IntraClusteringConfig(k1=16, k2=4, eps_infrared=0.5, eps_visible=0.5, min_samples=4,
-                                                    subset_ratio=0.5)
+    config.intra_clustering = IntraClusteringConfig(
+        k1=16, k2=4, eps_infrared=0.5, eps_visible=0.5, min_samples=4, subset_ratio=0.5
+    )
     config.global_clustering = GlobalClusteringConfig(k1=16, k2=4, eps=0.5, min_samples=4)
     config.memory = MemoryConfig(num_selected=50)
     config.optim = OptimConfig(step_size=100)
-    config.schedule = ScheduleConfig(iters=60, ir_batch=64, vis_batch=32, num_instances=8, eval_every=0,
-                                     stage1=StageSchedule(epochs=3, color_jitter_ir=True, eval_trials=3),
-                                     stage2=StageSchedule(epochs=6, color_jitter_ir=False, eval_trials=3))
+    config.schedule = ScheduleConfig(
+        iters=60,
+        ir_batch=64,
+        vis_batch=32,
+        num_instances=8,
+        eval_every=0,
+        stage1=StageSchedule(epochs=3, color_jitter_ir=True, eval_trials=3),
+        stage2=StageSchedule(epochs=6, color_jitter_ir=False, eval_trials=3),
+    )
     return config
 
 
@@ -70,13 +78,15 @@ def _synthvi_smoke() -> RunConfig:
     config.preset = "synthvi-smoke"
     config.threads = 0
     config.data.height, config.data.width = 64, 32
-    config.data.synthvi = config.data.synthvi.with_(n_train_ids=10, n_val_ids=2, n_test_ids=8, n_source_ids=12,
-                                                    visible_per_camera=3, infrared_per_camera=4)
+    config.data.synthvi = config.data.synthvi.with_(
+        n_train_ids=10, n_val_ids=2, n_test_ids=8, n_source_ids=12, visible_per_camera=3, infrared_per_camera=4
+    )
     config.model.width_multiplier = 0.25
     config.pretrain.iterations = 10
     config.pretrain.batch_size = 16
-    config.intra_clustering = IntraClusteringConfig(k1=6, k2=2, eps_infrared=0.6, eps_visible=0.6, min_samples=2,
-                                                    subset_ratio=0.5)
+    config.intra_clustering = IntraClusteringConfig(
+        k1=6, k2=2, eps_infrared=0.6, eps_visible=0.6, min_samples=2, subset_ratio=0.5
+    )
     config.global_clustering = GlobalClusteringConfig(k1=6, k2=2, eps=0.6, min_samples=2)
     # synthvi-cpu's schedule, shrunk: two iterations of small batches, one epoch and one trial per stage.
     schedule = config.schedule
@@ -89,13 +99,22 @@ def _synthvi_smoke() -> RunConfig:
 # The paper's ablations (docs/method.md §12; paper Table: M1 ... M6), as overrides of a base preset.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "M1": {"schedule.stage2.epochs": 0},  # intra-modality baseline (stage 1 only, same epoch budget)
-    "M2": {"global_clustering.method": "plain", "intra_clustering.subset_ratio": None,
-           "memory.split_prototypes": False},  # naive global clustering
-    "M3": {"global_clustering.method": "modality_aware", "intra_clustering.subset_ratio": None,
-           "memory.split_prototypes": False},  # + bias-mitigated global clustering (MAJ)
+    "M2": {
+        "global_clustering.method": "plain",
+        "intra_clustering.subset_ratio": None,
+        "memory.split_prototypes": False,
+    },  # naive global clustering
+    "M3": {
+        "global_clustering.method": "modality_aware",
+        "intra_clustering.subset_ratio": None,
+        "memory.split_prototypes": False,
+    },  # + bias-mitigated global clustering (MAJ)
     "M4": {"global_clustering.method": "modality_aware", "memory.split_prototypes": False},  # + subsets
-    "M5": {"global_clustering.method": "modality_aware", "intra_clustering.subset_ratio": None,
-           "memory.split_prototypes": True},  # + modality-invariance learning
+    "M5": {
+        "global_clustering.method": "modality_aware",
+        "intra_clustering.subset_ratio": None,
+        "memory.split_prototypes": True,
+    },  # + modality-invariance learning
     "M6": {},  # full BMIL
 }
 
@@ -151,8 +170,7 @@ def get_preset(name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
     paper = "paper" in suffixes
     ablations = [suffix for suffix in suffixes if suffix != "paper"]
     if suffixes.count("paper") > 1 or len(ablations) > 1:
-        raise UserError(f"preset {name!r}: give at most one ':paper' and one ablation suffix, "
-                        "e.g. 'sysu:paper:M3'")
+        raise UserError(f"preset {name!r}: give at most one ':paper' and one ablation suffix, e.g. 'sysu:paper:M3'")
     ablation = ablations[0] if ablations else ""
     if ablations and ablation not in ABLATIONS:
         raise UserError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)} (or 'paper')")
@@ -168,7 +186,9 @@ def get_preset(name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
         config.preset = ":".join([base] + (["paper"] if paper else []) + ablations)
     set_values(config, overrides or {})
     if paper and config.schedule.eval_every < 1:
-        raise UserError(f"preset {config.preset!r} reports the best test Rank-1 checkpoint of each stage, which "
-                        "needs evaluation during training, but schedule.eval_every is 0; set "
-                        "schedule.eval_every (e.g. 2, as the official code) or use the preset without ':paper'")
+        raise UserError(
+            f"preset {config.preset!r} reports the best test Rank-1 checkpoint of each stage, which "
+            "needs evaluation during training, but schedule.eval_every is 0; set "
+            "schedule.eval_every (e.g. 2, as the official code) or use the preset without ':paper'"
+        )
     return validate(config)

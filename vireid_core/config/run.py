@@ -77,8 +77,10 @@ class RunConfig:
             self.data.synthvi = self.data.generator_config()
         except ValueError as err:
             if self.data.dataset == "synthvi" or self.pretrain.enabled:
-                raise UserError(f"config keys 'data.height' and 'data.width' ({self.data.height}x{self.data.width})"
-                                f" do not suit SynthVI, which draws its images at that size: {err}") from err
+                raise UserError(
+                    f"config keys 'data.height' and 'data.width' ({self.data.height}x{self.data.width})"
+                    f" do not suit SynthVI, which draws its images at that size: {err}"
+                ) from err
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain JSON-able data (``data.synthvi``'s size written as ``data``'s)."""
@@ -108,8 +110,10 @@ class RunConfig:
         for key, value in pairs:
             if key in DERIVED_KEYS and value != get_value(config, DERIVED_KEYS[key]):
                 source = DERIVED_KEYS[key]
-                raise UserError(f"config key {key!r}={value!r} differs from {source!r}={get_value(config, source)!r}:"
-                                f" SynthVI draws its images at the run's image size; set {source} instead")
+                raise UserError(
+                    f"config key {key!r}={value!r} differs from {source!r}={get_value(config, source)!r}:"
+                    f" SynthVI draws its images at the run's image size; set {source} instead"
+                )
         return validate(config)
 
     @classmethod
@@ -151,8 +155,10 @@ def run_digest(config: RunConfig) -> str:
 def _locate(config: RunConfig, key: str) -> tuple[Any, str]:
     """(the section holding ``key``'s field, the field's name); raises ``UserError`` for unknown keys."""
     if key in LEGACY_KEYS:
-        raise UserError(f"config key {key!r} was renamed to {' and '.join(map(repr, LEGACY_KEYS[key]))} (the "
-                        "table of renamed keys is vireid_core.config.legacy.LEGACY_KEYS)")
+        raise UserError(
+            f"config key {key!r} was renamed to {' and '.join(map(repr, LEGACY_KEYS[key]))} (the "
+            "table of renamed keys is vireid_core.config.legacy.LEGACY_KEYS)"
+        )
     *path, name = key.split(".")
     target: Any = config
     for part in path:
@@ -191,10 +197,12 @@ def set_values(config: RunConfig, items: Mapping[str, Any] | Iterable[tuple[str,
             key, or when the value does not fit.
     """
     pending: dict[str, dict[str, Any]] = {}  # dotted name of a frozen section -> its changes
-    for key, value in (items.items() if isinstance(items, Mapping) else items):
+    for key, value in items.items() if isinstance(items, Mapping) else items:
         if key in DERIVED_KEYS:
-            raise UserError(f"config key {key!r} follows {DERIVED_KEYS[key]!r} (SynthVI draws its images at the "
-                            f"run's image size); set {DERIVED_KEYS[key]} instead")
+            raise UserError(
+                f"config key {key!r} follows {DERIVED_KEYS[key]!r} (SynthVI draws its images at the "
+                f"run's image size); set {DERIVED_KEYS[key]} instead"
+            )
         target, name = _locate(config, key)
         current = getattr(target, name)
         if is_dataclass(current):
@@ -225,5 +233,4 @@ def replace(config: RunConfig, **changes: Any) -> RunConfig:
     return dataclasses.replace(RunConfig.from_dict(config.to_dict()), **changes)
 
 
-__all__ = ["RunConfig", "all_keys", "get_value", "replace", "run_digest", "set_value", "set_values",
-           "stable_digest"]
+__all__ = ["RunConfig", "all_keys", "get_value", "replace", "run_digest", "set_value", "set_values", "stable_digest"]

@@ -42,8 +42,18 @@ from vireid_core.errors import UserError
 Section = TypeVar("Section")
 
 # What ``vireid_core.config`` re-exports: the section dataclasses.
-__all__ = ["DataConfig", "GlobalClusteringConfig", "IntraClusteringConfig", "LossWeights", "MemoryConfig",
-           "ModelConfig", "OptimConfig", "PretrainConfig", "ScheduleConfig", "StageSchedule"]
+__all__ = [
+    "DataConfig",
+    "GlobalClusteringConfig",
+    "IntraClusteringConfig",
+    "LossWeights",
+    "MemoryConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "PretrainConfig",
+    "ScheduleConfig",
+    "StageSchedule",
+]
 
 
 def _k_pair(key: str, k1: int, k2: int, *, per_modality: bool) -> None:
@@ -257,10 +267,10 @@ class ScheduleConfig:
     eval_every: int = 2  # 0 = only at the end of each stage
     stage2_init: str = "last"  # last | best (best-on-test reproduces the paper, docs/method.md §11 Q17)
     checkpoint_selection: str = "last"  # last | best: which checkpoint the final report uses
-    stage1: StageSchedule = field(default_factory=lambda: StageSchedule(epochs=50, color_jitter_ir=True,
-                                                                        eval_trials=1))
-    stage2: StageSchedule = field(default_factory=lambda: StageSchedule(epochs=50, color_jitter_ir=False,
-                                                                        eval_trials=10))
+    stage1: StageSchedule = field(default_factory=lambda: StageSchedule(epochs=50, color_jitter_ir=True, eval_trials=1))
+    stage2: StageSchedule = field(
+        default_factory=lambda: StageSchedule(epochs=50, color_jitter_ir=False, eval_trials=10)
+    )
 
     def stage(self, number: int) -> StageSchedule:
         """The schedule of stage ``number`` (1 or 2)."""
@@ -278,8 +288,10 @@ class ScheduleConfig:
         self.stage1.check(f"{key}.stage1")
         self.stage2.check(f"{key}.stage2")
         if self.ir_batch % self.num_instances or self.vis_batch % self.num_instances:
-            raise UserError(f"config keys '{key}.ir_batch' and '{key}.vis_batch' must be multiples of "
-                            f"'{key}.num_instances' ({self.num_instances})")
+            raise UserError(
+                f"config keys '{key}.ir_batch' and '{key}.vis_batch' must be multiples of "
+                f"'{key}.num_instances' ({self.num_instances})"
+            )
 
 
 def replace_section(section: Section, key: str, changes: dict[str, Any]) -> Section:

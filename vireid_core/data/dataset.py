@@ -39,8 +39,7 @@ class ReIDDataset:
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"dataset {self.name!r}: protocol must be one of {PROTOCOLS}, "
-                             f"got {self.protocol!r}")
+            raise ValueError(f"dataset {self.name!r}: protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
         for split in ("train", "query", "gallery_candidates"):
             samples = getattr(self, split)
             if not isinstance(samples, list) or not all(isinstance(s, Sample) for s in samples):
@@ -82,8 +81,13 @@ class ReIDDataset:
         "train", "query" and "gallery_candidates" (modalities without images are left out).
         """
         splits = {split: _count(getattr(self, split)) for split in ("train", "query", "gallery_candidates")}
-        return {"name": self.name, "protocol": self.protocol, "root": self.root, "info": dict(self.info),
-                "splits": splits}
+        return {
+            "name": self.name,
+            "protocol": self.protocol,
+            "root": self.root,
+            "info": dict(self.info),
+            "splits": splits,
+        }
 
 
 def _check_modality(modality: int) -> None:
@@ -96,6 +100,9 @@ def _count(samples: Sequence[Sample]) -> dict[str, dict[str, Any]]:
     for modality, modality_name in MODALITY_NAMES.items():
         chosen = [s for s in samples if s.modality == modality]
         if chosen:
-            counts[modality_name] = {"images": len(chosen), "ids": len({s.pid for s in chosen}),
-                                     "cams": sorted({s.cam for s in chosen})}
+            counts[modality_name] = {
+                "images": len(chosen),
+                "ids": len({s.pid for s in chosen}),
+                "cams": sorted({s.cam for s in chosen}),
+            }
     return counts

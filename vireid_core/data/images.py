@@ -29,8 +29,10 @@ def open_rgb(path: str) -> Image.Image:
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: image file missing") from None
     except Image.DecompressionBombError as error:  # not an OSError: would escape unnamed
-        raise UserError(f"{path}: refused, the image is too large to decode safely ({error}); expected a "
-                        "person crop of ordinary size") from error
+        raise UserError(
+            f"{path}: refused, the image is too large to decode safely ({error}); expected a "
+            "person crop of ordinary size"
+        ) from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"{path}: cannot decode image ({error}); expected a JPEG/PNG/BMP file") from error
 
@@ -51,9 +53,14 @@ class ImageListDataset(Dataset):
     Either cache is per process: each DataLoader worker fills its own, so use them for small sets.
     """
 
-    def __init__(self, samples: Sequence[Sample], transforms: Sequence[ViewTransform] | ViewTransform,
-                 targets: np.ndarray | None = None, cache_images: bool = False,
-                 shared_cache: dict | None = None) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        transforms: Sequence[ViewTransform] | ViewTransform,
+        targets: np.ndarray | None = None,
+        cache_images: bool = False,
+        shared_cache: dict | None = None,
+    ) -> None:
         self.samples = list(samples)
         if callable(transforms):
             transforms = [transforms]
@@ -62,13 +69,17 @@ class ImageListDataset(Dataset):
             raise ValueError("ImageListDataset: transforms is empty; expected at least one callable")
         for position, transform in enumerate(self.transforms):
             if not callable(transform):
-                raise TypeError(f"ImageListDataset: transforms[{position}] is {type(transform).__name__}, "
-                                f"expected a callable PIL.Image -> Tensor")
+                raise TypeError(
+                    f"ImageListDataset: transforms[{position}] is {type(transform).__name__}, "
+                    f"expected a callable PIL.Image -> Tensor"
+                )
         if targets is not None:
             targets = np.asarray(targets)
             if targets.ndim != 1 or len(targets) != len(self.samples):
-                raise ValueError(f"ImageListDataset: targets must have shape [{len(self.samples)}] (one per "
-                                 f"sample), got {targets.shape}")
+                raise ValueError(
+                    f"ImageListDataset: targets must have shape [{len(self.samples)}] (one per "
+                    f"sample), got {targets.shape}"
+                )
             if not np.issubdtype(targets.dtype, np.integer):
                 raise ValueError(f"ImageListDataset: targets must be integers, got dtype {targets.dtype}")
         self.targets = targets
@@ -110,7 +121,9 @@ class ImageListDataset(Dataset):
         views = [self._view(index, transform) for transform in self.transforms]
         shapes = {tuple(view.shape) for view in views}
         if len(shapes) != 1:
-            raise ValueError(f"ImageListDataset: transforms gave differently shaped views {sorted(shapes)} "
-                             f"for {self.samples[index].path}; expected one shape")
+            raise ValueError(
+                f"ImageListDataset: transforms gave differently shaped views {sorted(shapes)} "
+                f"for {self.samples[index].path}; expected one shape"
+            )
         target = -1 if self.targets is None else int(self.targets[index])
         return torch.stack(views), target, index

@@ -77,12 +77,16 @@ def read_id_line(path: Path, *, allow_empty: bool = False) -> list[int]:
             if not field_text:
                 continue
             if not field_text.isdigit():
-                raise UserError(f"{path}, line {line_number}: expected non-negative integer ids separated by "
-                                f"commas or line breaks, found {field_text!r}")
+                raise UserError(
+                    f"{path}, line {line_number}: expected non-negative integer ids separated by "
+                    f"commas or line breaks, found {field_text!r}"
+                )
             ids.add(int(field_text))
     if not ids and not allow_empty:
-        raise UserError(f"{path}: the first line holds no ids and neither does any later line; expected "
-                        "integers separated by commas or line breaks")
+        raise UserError(
+            f"{path}: the first line holds no ids and neither does any later line; expected "
+            "integers separated by commas or line breaks"
+        )
     return sorted(ids)
 
 
@@ -102,11 +106,9 @@ def read_index_file(path: Path) -> list[tuple[str, int, int]]:
             continue
         fields = text.rsplit(maxsplit=1)
         if len(fields) != 2 or not _is_int(fields[1]):
-            raise UserError(f"{path}, line {line_number}: expected '<relative path> <integer label>', "
-                            f"found {text!r}")
+            raise UserError(f"{path}, line {line_number}: expected '<relative path> <integer label>', found {text!r}")
         if int(fields[1]) < 0:
-            raise UserError(f"{path}, line {line_number}: label {fields[1]} is negative; expected a person "
-                            "label >= 0")
+            raise UserError(f"{path}, line {line_number}: label {fields[1]} is negative; expected a person label >= 0")
         entries.append((fields[0], int(fields[1]), line_number))
     if not entries:
         raise UserError(f"{path}: no entries; expected '<relative path> <integer label>' lines")
@@ -122,12 +124,15 @@ def resolve_listed_file(root: Path, relative: str, index_file: Path, line_number
     """
     normal = os.path.normpath(relative.lstrip("/\\"))
     if normal == ".." or normal.startswith(".." + os.sep):
-        raise UserError(f"{index_file}, line {line_number}: {relative!r} points outside the dataset root "
-                        f"{root}; expected a path inside it")
+        raise UserError(
+            f"{index_file}, line {line_number}: {relative!r} points outside the dataset root "
+            f"{root}; expected a path inside it"
+        )
     path = root / normal
     if not path.is_file():
-        raise PathMissingError(f"{path}: listed in {index_file}, line {line_number}, but missing; "
-                               f"expected an image file")
+        raise PathMissingError(
+            f"{path}: listed in {index_file}, line {line_number}, but missing; expected an image file"
+        )
     return path
 
 
@@ -136,8 +141,9 @@ def _entries(folder: Path, what: str) -> list[Path]:
     try:
         return sorted(folder.iterdir(), key=lambda p: p.name)
     except OSError as error:
-        raise UserError(f"{folder}: cannot be read ({error.strerror or error}); expected {what} "
-                        "readable by this user") from error
+        raise UserError(
+            f"{folder}: cannot be read ({error.strerror or error}); expected {what} readable by this user"
+        ) from error
 
 
 def camera_folders(parent: Path) -> dict[int, Path]:
@@ -152,8 +158,7 @@ def camera_folders(parent: Path) -> dict[int, Path]:
             continue
         cam = int(match.group(1))
         if cam in found:
-            raise UserError(f"{parent}: folders {found[cam].name!r} and {entry.name!r} both name "
-                             f"camera {cam}")
+            raise UserError(f"{parent}: folders {found[cam].name!r} and {entry.name!r} both name camera {cam}")
         found[cam] = entry
     return found
 
@@ -170,8 +175,7 @@ def person_folders(camera_dir: Path) -> dict[int, Path]:
             continue
         pid = int(entry.name)
         if pid in found:
-            raise UserError(f"{camera_dir}: folders {found[pid].name!r} and {entry.name!r} both give "
-                             f"id {pid}")
+            raise UserError(f"{camera_dir}: folders {found[pid].name!r} and {entry.name!r} both give id {pid}")
         found[pid] = entry
     return found
 
@@ -188,8 +192,10 @@ def list_images(person_dir: Path) -> list[Path]:
             continue
         if not entry.is_file() or entry.suffix.lower() not in IMAGE_SUFFIXES:
             kind = "a directory" if entry.is_dir() else "a non-image file"
-            raise UserError(f"{entry}: {kind} inside a person folder; expected only image files "
-                             f"with suffix in {sorted(IMAGE_SUFFIXES)}")
+            raise UserError(
+                f"{entry}: {kind} inside a person folder; expected only image files "
+                f"with suffix in {sorted(IMAGE_SUFFIXES)}"
+            )
         images.append(entry)
     return images
 

@@ -43,31 +43,44 @@ def load_llcm(root: str | os.PathLike[str], *, name: str = "llcm") -> ReIDDatase
     empty modality, or a non-image file inside a person folder.
     """
     root_path = absolute_root(root, "LLCM")
-    idx_dir = require_dir(root_path / "idx", "the LLCM split folder 'idx' with test_id.txt, train_vis.txt, "
-                                             "train_nir.txt")
+    idx_dir = require_dir(
+        root_path / "idx", "the LLCM split folder 'idx' with test_id.txt, train_vis.txt, train_nir.txt"
+    )
     test_ids = read_id_line(idx_dir / "test_id.txt")
-    train_visible = sorted(_read_train_list(root_path, idx_dir / "train_vis.txt", VISIBLE),
-                           key=lambda s: s.path)
-    train_infrared = sorted(_read_train_list(root_path, idx_dir / "train_nir.txt", INFRARED),
-                            key=lambda s: s.path)
+    train_visible = sorted(_read_train_list(root_path, idx_dir / "train_vis.txt", VISIBLE), key=lambda s: s.path)
+    train_infrared = sorted(_read_train_list(root_path, idx_dir / "train_nir.txt", INFRARED), key=lambda s: s.path)
     # No train/test id overlap check: idx label values may be re-numbered relative to the folder ids.
-    folders = {modality: _camera_people(root_path / folder_name)
-               for modality, folder_name in ((VISIBLE, "test_vis"), (INFRARED, "test_nir"))}
-    missing = [pid for pid in test_ids
-               if not any(pid in people for cams in folders.values() for people in cams.values())]
+    folders = {
+        modality: _camera_people(root_path / folder_name)
+        for modality, folder_name in ((VISIBLE, "test_vis"), (INFRARED, "test_nir"))
+    }
+    missing = [
+        pid for pid in test_ids if not any(pid in people for cams in folders.values() for people in cams.values())
+    ]
     if missing:
-        raise UserError(f"{idx_dir / 'test_id.txt'}: ids {missing[:10]} are listed but have no person "
-                         f"folder in any camera of {root_path / 'test_vis'} or {root_path / 'test_nir'}")
+        raise UserError(
+            f"{idx_dir / 'test_id.txt'}: ids {missing[:10]} are listed but have no person "
+            f"folder in any camera of {root_path / 'test_vis'} or {root_path / 'test_nir'}"
+        )
     query = _gather(test_ids, folders[INFRARED], INFRARED)
     gallery = _gather(test_ids, folders[VISIBLE], VISIBLE)
-    for label, samples, where in (("training visible", train_visible, idx_dir / "train_vis.txt"),
-                                  ("training infrared", train_infrared, idx_dir / "train_nir.txt"),
-                                  ("test NIR (query)", query, root_path / "test_nir"),
-                                  ("test VIS (gallery)", gallery, root_path / "test_vis")):
+    for label, samples, where in (
+        ("training visible", train_visible, idx_dir / "train_vis.txt"),
+        ("training infrared", train_infrared, idx_dir / "train_nir.txt"),
+        ("test NIR (query)", query, root_path / "test_nir"),
+        ("test VIS (gallery)", gallery, root_path / "test_vis"),
+    ):
         if not samples:
             raise UserError(f"{where}: no {label} images; expected images of the split's ids")
-    return ReIDDataset(name=name, root=str(root_path), train=train_visible + train_infrared, query=query,
-                       gallery_candidates=gallery, protocol="llcm", info={"test_ids": test_ids})
+    return ReIDDataset(
+        name=name,
+        root=str(root_path),
+        train=train_visible + train_infrared,
+        query=query,
+        gallery_candidates=gallery,
+        protocol="llcm",
+        info={"test_ids": test_ids},
+    )
 
 
 def _read_train_list(root: Path, index_file: Path, modality: int) -> list[Sample]:
@@ -76,8 +89,10 @@ def _read_train_list(root: Path, index_file: Path, modality: int) -> list[Sample
         path = resolve_listed_file(root, relative, index_file, line_number)
         match = _CAMERA_IN_NAME.search(path.name)
         if match is None:
-            raise UserError(f"{index_file}, line {line_number}: file name {path.name!r} has no camera tag; "
-                             f"expected '_c<digits>' in the name (e.g. '0001_c05_f123_nir.jpg')")
+            raise UserError(
+                f"{index_file}, line {line_number}: file name {path.name!r} has no camera tag; "
+                f"expected '_c<digits>' in the name (e.g. '0001_c05_f123_nir.jpg')"
+            )
         samples.append(Sample(path=str(path), pid=label, cam=int(match.group(1)), modality=modality))
     return samples
 
@@ -97,6 +112,7 @@ def _gather(pids: list[int], camera_people: dict[int, dict[int, Path]], modality
         for cam in sorted(camera_people):
             folder = camera_people[cam].get(pid)
             if folder is not None:
-                samples.extend(Sample(path=str(image), pid=pid, cam=cam, modality=modality)
-                               for image in list_images(folder))
+                samples.extend(
+                    Sample(path=str(image), pid=pid, cam=cam, modality=modality) for image in list_images(folder)
+                )
     return samples

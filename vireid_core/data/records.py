@@ -29,5 +29,6 @@ class Sample:
 
     def __post_init__(self) -> None:
         if self.modality not in (VISIBLE, INFRARED):
-            raise ValueError(f"Sample {self.path!r}: modality must be 0 (visible) or 1 (infrared), "
-                             f"got {self.modality!r}")
+            raise ValueError(
+                f"Sample {self.path!r}: modality must be 0 (visible) or 1 (infrared), got {self.modality!r}"
+            )

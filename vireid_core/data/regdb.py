@@ -37,15 +37,27 @@ def load_regdb(root: str | os.PathLike[str], *, trial: int = 1, name: str = "reg
     if isinstance(trial, bool) or not isinstance(trial, int) or trial not in REGDB_TRIALS:
         raise UserError(f"RegDB trial must be an int in 1..10, got {trial!r}")
     root_path = absolute_root(root, "RegDB")
-    idx_dir = require_dir(root_path / "idx", "the RegDB split folder 'idx' with "
-                                             "{train,test}_{visible,thermal}_<trial>.txt")
-    lists = {(split, kind): _read_list(root_path, idx_dir / f"{split}_{kind}_{trial}.txt", kind)
-             for split in ("train", "test") for kind in ("visible", "thermal")}
+    idx_dir = require_dir(
+        root_path / "idx", "the RegDB split folder 'idx' with {train,test}_{visible,thermal}_<trial>.txt"
+    )
+    lists = {
+        (split, kind): _read_list(root_path, idx_dir / f"{split}_{kind}_{trial}.txt", kind)
+        for split in ("train", "test")
+        for kind in ("visible", "thermal")
+    }
     _check_test_labels(lists["test", "visible"], lists["test", "thermal"], idx_dir, trial)
-    train = sorted(lists["train", "visible"], key=lambda s: s.path) + \
-        sorted(lists["train", "thermal"], key=lambda s: s.path)
-    return ReIDDataset(name=name, root=str(root_path), train=train, query=lists["test", "thermal"],
-                       gallery_candidates=lists["test", "visible"], protocol="regdb", info={"trial": trial})
+    train = sorted(lists["train", "visible"], key=lambda s: s.path) + sorted(
+        lists["train", "thermal"], key=lambda s: s.path
+    )
+    return ReIDDataset(
+        name=name,
+        root=str(root_path),
+        train=train,
+        query=lists["test", "thermal"],
+        gallery_candidates=lists["test", "visible"],
+        protocol="regdb",
+        info={"trial": trial},
+    )
 
 
 def _read_list(root: Path, index_file: Path, kind: str) -> list[Sample]:
@@ -67,9 +79,12 @@ def _check_test_labels(visible: list[Sample], thermal: list[Sample], idx_dir: Pa
     labels = {kind: {s.pid for s in samples} for kind, samples in (("visible", visible), ("thermal", thermal))}
     for kind, found in labels.items():
         if len(found) < 2:
-            raise UserError(f"{idx_dir / f'test_{kind}_{trial}.txt'}: every line has label {sorted(found)[0]}; "
-                            "expected one label per test person (at least two persons), or every query "
-                            "would match every gallery image")
+            raise UserError(
+                f"{idx_dir / f'test_{kind}_{trial}.txt'}: every line has label {sorted(found)[0]}; "
+                "expected one label per test person (at least two persons), or every query "
+                "would match every gallery image"
+            )
     if not labels["visible"] & labels["thermal"]:
-        raise UserError(f"{files}: the visible and thermal test lists share no label; expected the same "
-                        "persons in both modalities")
+        raise UserError(
+            f"{files}: the visible and thermal test lists share no label; expected the same persons in both modalities"
+        )

@@ -29,13 +29,14 @@ class IdentityInstanceSampler(Sampler[int]):
         labels = np.asarray(labels)
         cams = np.asarray(cams)
         if labels.ndim != 1 or cams.shape != labels.shape:
-            raise ValueError(f"IdentityInstanceSampler: labels and cams must be 1-D of equal length, got "
-                             f"shapes {labels.shape} and {cams.shape}")
+            raise ValueError(
+                f"IdentityInstanceSampler: labels and cams must be 1-D of equal length, got "
+                f"shapes {labels.shape} and {cams.shape}"
+            )
         if not (np.issubdtype(labels.dtype, np.integer) or labels.size == 0):
             raise ValueError(f"IdentityInstanceSampler: labels must be integers, got dtype {labels.dtype}")
         if isinstance(num_instances, bool) or not isinstance(num_instances, int) or num_instances < 1:
-            raise ValueError(f"IdentityInstanceSampler: num_instances must be an int >= 1, "
-                             f"got {num_instances!r}")
+            raise ValueError(f"IdentityInstanceSampler: num_instances must be an int >= 1, got {num_instances!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"IdentityInstanceSampler: seed must be an int >= 0, got {seed!r}")
         self.labels = labels.astype(np.int64)
@@ -125,8 +126,10 @@ class IterLoader:
             try:
                 return next(self._iterator)
             except StopIteration:
-                raise RuntimeError("IterLoader: the DataLoader yields no batch in a full pass (too few "
-                                   "samples for one batch with drop_last=True?)") from None
+                raise RuntimeError(
+                    "IterLoader: the DataLoader yields no batch in a full pass (too few "
+                    "samples for one batch with drop_last=True?)"
+                ) from None
 
     def __iter__(self) -> Iterator[Any]:
         for _ in range(len(self)):

@@ -38,18 +38,26 @@ def load_sysu(root: str | os.PathLike[str], *, name: str = "sysu") -> ReIDDatase
     in a split but present in no camera, an empty modality, or a non-image file in a person folder.
     """
     root_path = absolute_root(root, "SYSU-MM01")
-    exp_dir = require_dir(root_path / "exp", "the SYSU-MM01 split folder 'exp' with train_id.txt, "
-                                             "val_id.txt, test_id.txt")
+    exp_dir = require_dir(
+        root_path / "exp", "the SYSU-MM01 split folder 'exp' with train_id.txt, val_id.txt, test_id.txt"
+    )
     # val and test may hold an empty line (e.g. the SynthVI labelled source set): no ids then.
-    ids = {split: read_id_line(exp_dir / file_name, allow_empty=split != "train")
-           for split, file_name in SPLIT_FILES.items()}
+    ids = {
+        split: read_id_line(exp_dir / file_name, allow_empty=split != "train")
+        for split, file_name in SPLIT_FILES.items()
+    }
     overlap = sorted(set(ids["test"]) & (set(ids["train"]) | set(ids["val"])))
     if overlap:
-        raise UserError(f"{exp_dir / SPLIT_FILES['test']}: test ids {overlap[:10]} also appear in "
-                         f"train_id.txt/val_id.txt; expected disjoint splits")
-    camera_people = {cam: person_folders(require_dir(root_path / f"cam{cam}", f"SYSU-MM01 camera folder "
-                                                     f"cam{cam} with one sub-folder per person"))
-                     for cam in sorted(VISIBLE_CAMS + INFRARED_CAMS)}
+        raise UserError(
+            f"{exp_dir / SPLIT_FILES['test']}: test ids {overlap[:10]} also appear in "
+            f"train_id.txt/val_id.txt; expected disjoint splits"
+        )
+    camera_people = {
+        cam: person_folders(
+            require_dir(root_path / f"cam{cam}", f"SYSU-MM01 camera folder cam{cam} with one sub-folder per person")
+        )
+        for cam in sorted(VISIBLE_CAMS + INFRARED_CAMS)
+    }
     train_ids = sorted(set(ids["train"]) | set(ids["val"]))
     for split, split_ids in (("train", ids["train"]), ("val", ids["val"]), ("test", ids["test"])):
         _require_present(split_ids, camera_people, root_path, exp_dir / SPLIT_FILES[split])
@@ -58,30 +66,44 @@ def load_sysu(root: str | os.PathLike[str], *, name: str = "sysu") -> ReIDDatase
     train_infrared = sorted(_gather(train_ids, INFRARED_CAMS, camera_people, INFRARED), key=lambda s: s.path)
     query = _gather(ids["test"], INFRARED_CAMS, camera_people, INFRARED)
     gallery = _gather(ids["test"], VISIBLE_CAMS, camera_people, VISIBLE)
-    for label, samples, cams in (("training visible", train_visible, VISIBLE_CAMS),
-                                 ("training infrared", train_infrared, INFRARED_CAMS),
-                                 ("test infrared (query)", query, INFRARED_CAMS),
-                                 ("test visible (gallery)", gallery, VISIBLE_CAMS)):
+    for label, samples, cams in (
+        ("training visible", train_visible, VISIBLE_CAMS),
+        ("training infrared", train_infrared, INFRARED_CAMS),
+        ("test infrared (query)", query, INFRARED_CAMS),
+        ("test visible (gallery)", gallery, VISIBLE_CAMS),
+    ):
         if not samples and (ids["test"] or label.startswith("training")):
             folders = ", ".join(str(root_path / f"cam{c}") for c in cams)
-            raise UserError(f"{root_path}: no {label} images found in {folders}; expected person "
-                             f"folders of the split's ids holding .jpg images")
-    return ReIDDataset(name=name, root=str(root_path), train=train_visible + train_infrared, query=query,
-                       gallery_candidates=gallery, protocol="sysu",
-                       info={f"{split}_ids": split_ids for split, split_ids in ids.items()})
+            raise UserError(
+                f"{root_path}: no {label} images found in {folders}; expected person "
+                f"folders of the split's ids holding .jpg images"
+            )
+    return ReIDDataset(
+        name=name,
+        root=str(root_path),
+        train=train_visible + train_infrared,
+        query=query,
+        gallery_candidates=gallery,
+        protocol="sysu",
+        info={f"{split}_ids": split_ids for split, split_ids in ids.items()},
+    )
 
 
-def _require_present(split_ids: list[int], camera_people: dict[int, dict[int, Path]], root: Path,
-                     split_file: Path) -> None:
+def _require_present(
+    split_ids: list[int], camera_people: dict[int, dict[int, Path]], root: Path, split_file: Path
+) -> None:
     missing = [pid for pid in split_ids if not any(pid in people for people in camera_people.values())]
     if missing:
-        raise UserError(f"{split_file}: ids {missing[:10]}{' ...' if len(missing) > 10 else ''} are listed "
-                         f"but have no person folder in any camera under {root}; expected e.g. "
-                         f"{root / 'cam1' / f'{missing[0]:04d}'}")
+        raise UserError(
+            f"{split_file}: ids {missing[:10]}{' ...' if len(missing) > 10 else ''} are listed "
+            f"but have no person folder in any camera under {root}; expected e.g. "
+            f"{root / 'cam1' / f'{missing[0]:04d}'}"
+        )
 
 
-def _gather(pids: list[int], cams: tuple[int, ...], camera_people: dict[int, dict[int, Path]],
-            modality: int) -> list[Sample]:
+def _gather(
+    pids: list[int], cams: tuple[int, ...], camera_people: dict[int, dict[int, Path]], modality: int
+) -> list[Sample]:
     """Samples of `pids` (ascending) × `cams` (given order) × sorted files; absent folders skipped."""
     samples: list[Sample] = []
     for pid in sorted(pids):
@@ -89,6 +111,7 @@ def _gather(pids: list[int], cams: tuple[int, ...], camera_people: dict[int, dic
             folder = camera_people[cam].get(pid)
             if folder is None:
                 continue
-            samples.extend(Sample(path=str(image), pid=pid, cam=cam, modality=modality)
-                           for image in list_images(folder))
+            samples.extend(
+                Sample(path=str(image), pid=pid, cam=cam, modality=modality) for image in list_images(folder)
+            )
     return samples

@@ -59,14 +59,22 @@ class ChannelRandomErasing:
     first success. Acts in place and returns the tensor [3, H, W].
     """
 
-    def __init__(self, p: float = 0.5, area_low: float = 0.02, area_high: float = 0.4,
-                 aspect_low: float = 0.3, fill: tuple[float, float, float] = CIFAR_MEAN,
-                 attempts: int = 100) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        area_low: float = 0.02,
+        area_high: float = 0.4,
+        aspect_low: float = 0.3,
+        fill: tuple[float, float, float] = CIFAR_MEAN,
+        attempts: int = 100,
+    ) -> None:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"ChannelRandomErasing: p must be in [0, 1], got {p!r}")
         if not 0.0 < area_low <= area_high <= 1.0 or not 0.0 < aspect_low <= 1.0:
-            raise ValueError(f"ChannelRandomErasing: need 0 < area_low <= area_high <= 1 and "
-                             f"0 < aspect_low <= 1, got {area_low}, {area_high}, {aspect_low}")
+            raise ValueError(
+                f"ChannelRandomErasing: need 0 < area_low <= area_high <= 1 and "
+                f"0 < aspect_low <= 1, got {area_low}, {area_high}, {aspect_low}"
+            )
         self.p, self.area_low, self.area_high, self.aspect_low = p, area_low, area_high, aspect_low
         self.fill, self.attempts = tuple(fill), attempts
 
@@ -84,7 +92,7 @@ class ChannelRandomErasing:
                 top = _randint(0, height - h)
                 left = _randint(0, width - w)
                 for channel in range(3):
-                    tensor[channel, top:top + h, left:left + w] = self.fill[channel]
+                    tensor[channel, top : top + h, left : left + w] = self.fill[channel]
                 return tensor
         return tensor
 
@@ -148,10 +156,12 @@ def _normalise() -> list[Callable]:
 
 
 def _geometric(height: int, width: int) -> list[Callable]:
-    return [T.Resize((height, width), interpolation=InterpolationMode.BICUBIC),
-            T.Pad(PADDING),
-            T.RandomCrop((height, width)),
-            T.RandomHorizontalFlip(p=0.5)]
+    return [
+        T.Resize((height, width), interpolation=InterpolationMode.BICUBIC),
+        T.Pad(PADDING),
+        T.RandomCrop((height, width)),
+        T.RandomHorizontalFlip(p=0.5),
+    ]
 
 
 def _color_jitter() -> T.ColorJitter:
@@ -163,8 +173,9 @@ def _check_size(height: int, width: int) -> None:
         raise ValueError(f"image size must be positive ints, got height={height!r}, width={width!r}")
 
 
-def train_transform(modality: int, *, height: int = 288, width: int = 144, view: int = 1,
-                    color_jitter_ir: bool = False) -> T.Compose:
+def train_transform(
+    modality: int, *, height: int = 288, width: int = 144, view: int = 1, color_jitter_ir: bool = False
+) -> T.Compose:
     """Returns the training augmentation of one modality (the table of docs/method.md §8).
 
     visible view 1: bicubic resize, zero-pad 10, random crop, flip p=0.5, tensor, normalise,
@@ -182,14 +193,19 @@ def train_transform(modality: int, *, height: int = 288, width: int = 144, view:
             raise ValueError(f"visible train transform: view must be 1 or 2, got {view!r}")
         if view == 1:
             return T.Compose(_geometric(height, width) + _normalise() + [ChannelRandomErasing(p=0.5)])
-        return T.Compose(_geometric(height, width) + [_color_jitter()] + _normalise()
-                         + [ChannelRandomErasing(p=0.5), ChannelExchange(gray=2)])
+        return T.Compose(
+            _geometric(height, width)
+            + [_color_jitter()]
+            + _normalise()
+            + [ChannelRandomErasing(p=0.5), ChannelExchange(gray=2)]
+        )
     if modality == INFRARED:
         if view != 1:
             raise ValueError(f"infrared train transform has a single view; got view={view!r}")
         jitter = [_color_jitter()] if color_jitter_ir else []
-        return T.Compose(_geometric(height, width) + jitter + _normalise()
-                         + [ChannelRandomErasing(p=0.5), ChannelAdapGray(p=0.5)])
+        return T.Compose(
+            _geometric(height, width) + jitter + _normalise() + [ChannelRandomErasing(p=0.5), ChannelAdapGray(p=0.5)]
+        )
     raise ValueError(f"modality must be 0 (visible) or 1 (infrared), got {modality!r}")
 
 
@@ -220,8 +236,10 @@ def test_transform(height: int = 288, width: int = 144) -> T.Compose:
     no-op kept for fidelity), tensor, normalise. Maps a PIL RGB image to FloatTensor[3, height, width].
     """
     _check_size(height, width)
-    return T.Compose([LanczosResize(height, width),
-                      T.Resize((height, width), interpolation=InterpolationMode.BILINEAR)] + _normalise())
+    return T.Compose(
+        [LanczosResize(height, width), T.Resize((height, width), interpolation=InterpolationMode.BILINEAR)]
+        + _normalise()
+    )
 
 
 # pytest collects module-level names starting with "test" when imported into a test module.

@@ -36,23 +36,27 @@ from vireid_core.evaluation.report import EvaluationReport, SettingResult
 def _dataset_lists(dataset: Any) -> tuple[list[Sample], list[Sample]]:
     for attribute in ("query", "gallery_candidates"):
         if not hasattr(dataset, attribute):
-            raise TypeError(f"dataset must have .query and .gallery_candidates (a ReIDDataset), "
-                            f"missing .{attribute} on {type(dataset).__name__}")
+            raise TypeError(
+                f"dataset must have .query and .gallery_candidates (a ReIDDataset), "
+                f"missing .{attribute} on {type(dataset).__name__}"
+            )
     return list(dataset.query), list(dataset.gallery_candidates)
 
 
 def _resolve_protocol(dataset: Any, protocol: str | None) -> str:
     protocol = protocol or getattr(dataset, "protocol", None)
     if protocol not in ("sysu", "regdb", "llcm"):
-        raise ValueError(f"protocol must be 'sysu', 'regdb' or 'llcm' (or set dataset.protocol), "
-                         f"got {protocol!r}")
+        raise ValueError(f"protocol must be 'sysu', 'regdb' or 'llcm' (or set dataset.protocol), got {protocol!r}")
     return protocol
 
 
 # The settings a protocol is reported in: SYSU all- and indoor-search, RegDB both directions, LLCM the two
 # published directions. The first one is the setting tracked during training (best-checkpoint choice).
-REPORTED_SETTINGS: dict[str, tuple[str, ...]] = {"sysu": ("all", "indoor"), "regdb": tuple(REGDB_DIRECTIONS),
-                                                 "llcm": tuple(LLCM_DEFAULT_DIRECTIONS)}
+REPORTED_SETTINGS: dict[str, tuple[str, ...]] = {
+    "sysu": ("all", "indoor"),
+    "regdb": tuple(REGDB_DIRECTIONS),
+    "llcm": tuple(LLCM_DEFAULT_DIRECTIONS),
+}
 
 
 def protocol_settings(protocol: str, settings: str | Sequence[str] | None = None) -> dict[str, list[str]]:
@@ -79,21 +83,44 @@ def _split_of(dataset: Any) -> int | None:
     return int(trial) if trial is not None else None
 
 
-def _plan(dataset: Any, protocol: str | None, mode: str | Iterable[str], shots: int, trials: Iterable[int],
-          direction: str | Iterable[str] | None) -> tuple[str, list[SettingPlan]]:
+def _plan(
+    dataset: Any,
+    protocol: str | None,
+    mode: str | Iterable[str],
+    shots: int,
+    trials: Iterable[int],
+    direction: str | Iterable[str] | None,
+) -> tuple[str, list[SettingPlan]]:
     query, candidates = _dataset_lists(dataset)
     protocol = _resolve_protocol(dataset, protocol)
-    plans = plan_protocol(query, candidates, protocol, mode=mode, shots=shots, trials=trials,
-                          direction=direction, split=_split_of(dataset))
+    plans = plan_protocol(
+        query,
+        candidates,
+        protocol,
+        mode=mode,
+        shots=shots,
+        trials=trials,
+        direction=direction,
+        split=_split_of(dataset),
+    )
     return protocol, plans
 
 
-def _run(dataset: Any, protocol: str, plans: list[SettingPlan], features: dict[str, np.ndarray],
-         checkpoint_selection: str, max_rank: int, info: dict[str, Any]) -> EvaluationReport:
+def _run(
+    dataset: Any,
+    protocol: str,
+    plans: list[SettingPlan],
+    features: dict[str, np.ndarray],
+    checkpoint_selection: str,
+    max_rank: int,
+    info: dict[str, Any],
+) -> EvaluationReport:
     query, candidates = _dataset_lists(dataset)
     lists = {"query": query, "candidates": candidates}
-    labels = {side: (np.array([s.pid for s in samples], dtype=np.int64),
-                     np.array([s.cam for s in samples], dtype=np.int64)) for side, samples in lists.items()}
+    labels = {
+        side: (np.array([s.pid for s in samples], dtype=np.int64), np.array([s.cam for s in samples], dtype=np.int64))
+        for side, samples in lists.items()
+    }
     distances: dict[tuple, np.ndarray] = {}
     settings = []
     for plan in plans:
@@ -112,12 +139,14 @@ def _run(dataset: Any, protocol: str, plans: list[SettingPlan], features: dict[s
                 distances = {key: distmat}  # keep only the latest matrix (enough for RegDB's transpose)
             q_pids, q_cams = (a[run.query_index] for a in labels[run.query_side])
             g_pids, g_cams = (a[run.gallery_index] for a in labels[run.gallery_side])
-            results.append(rank_metrics(distmat, q_pids, g_pids, q_cams, g_cams, rule=plan.rule,
-                                        max_rank=max_rank))
+            results.append(rank_metrics(distmat, q_pids, g_pids, q_cams, g_cams, rule=plan.rule, max_rank=max_rank))
             gallery_sizes.append(len(run.gallery_index))
             query_sizes.append(len(run.query_index))
-        settings.append(SettingResult(plan.key, plan.label, plan.rule, [r.trial for r in plan.trials],
-                                      results, gallery_sizes, query_sizes))
+        settings.append(
+            SettingResult(
+                plan.key, plan.label, plan.rule, [r.trial for r in plan.trials], results, gallery_sizes, query_sizes
+            )
+        )
     name = str(getattr(dataset, "name", protocol))
     return EvaluationReport(name, protocol, checkpoint_selection, settings, info)
 
@@ -125,16 +154,26 @@ def _run(dataset: Any, protocol: str, plans: list[SettingPlan], features: dict[s
 def _check_features(features: np.ndarray, samples: list[Sample], what: str) -> np.ndarray:
     array = np.asarray(features, dtype=np.float32)
     if array.ndim != 2 or len(array) != len(samples):
-        raise ValueError(f"{what} must have shape [{len(samples)}, D] (one row per dataset.{what.split()[0]} "
-                         f"sample), got {array.shape}")
+        raise ValueError(
+            f"{what} must have shape [{len(samples)}, D] (one row per dataset.{what.split()[0]} "
+            f"sample), got {array.shape}"
+        )
     return array
 
 
-def evaluate_features(dataset: Any, query_features: np.ndarray, candidate_features: np.ndarray, *,
-                      protocol: str | None = None, mode: str | Iterable[str] = "all", shots: int = 1,
-                      trials: Iterable[int] = DEFAULT_SYSU_TRIALS,
-                      direction: str | Iterable[str] | None = None,
-                      checkpoint_selection: str = "last epoch", max_rank: int = 20) -> EvaluationReport:
+def evaluate_features(
+    dataset: Any,
+    query_features: np.ndarray,
+    candidate_features: np.ndarray,
+    *,
+    protocol: str | None = None,
+    mode: str | Iterable[str] = "all",
+    shots: int = 1,
+    trials: Iterable[int] = DEFAULT_SYSU_TRIALS,
+    direction: str | Iterable[str] | None = None,
+    checkpoint_selection: str = "last epoch",
+    max_rank: int = 20,
+) -> EvaluationReport:
     """Run a protocol from features that are already extracted (engine, notebooks).
 
     Args:
@@ -150,19 +189,34 @@ def evaluate_features(dataset: Any, query_features: np.ndarray, candidate_featur
         EvaluationReport (per-trial `RankResult`s, means, ``to_dict()``, ``table()``).
     """
     query, candidates = _dataset_lists(dataset)
-    features = {"query": _check_features(query_features, query, "query features"),
-                "candidates": _check_features(candidate_features, candidates, "gallery_candidates features")}
+    features = {
+        "query": _check_features(query_features, query, "query features"),
+        "candidates": _check_features(candidate_features, candidates, "gallery_candidates features"),
+    }
     protocol, plans = _plan(dataset, protocol, mode, shots, trials, direction)
     info = {"shots": shots, "source": "features"}
     return _run(dataset, protocol, plans, features, checkpoint_selection, max_rank, info)
 
 
-def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
-             mode: str | Iterable[str] = "all", shots: int = 1, trials: Iterable[int] = DEFAULT_SYSU_TRIALS,
-             direction: str | Iterable[str] | None = None, height: int = 288, width: int = 144,
-             batch_size: int = 128, device: str | torch.device | None = None,
-             checkpoint_selection: str = "last epoch", progress: bool = True, num_workers: int = 0,
-             max_rank: int = 20, plan: ComputePlan | None = None) -> EvaluationReport:
+def evaluate(
+    model: nn.Module,
+    dataset: Any,
+    protocol: str | None = None,
+    *,
+    mode: str | Iterable[str] = "all",
+    shots: int = 1,
+    trials: Iterable[int] = DEFAULT_SYSU_TRIALS,
+    direction: str | Iterable[str] | None = None,
+    height: int = 288,
+    width: int = 144,
+    batch_size: int = 128,
+    device: str | torch.device | None = None,
+    checkpoint_selection: str = "last epoch",
+    progress: bool = True,
+    num_workers: int = 0,
+    max_rank: int = 20,
+    plan: ComputePlan | None = None,
+) -> EvaluationReport:
     """Evaluate `model` on the test protocol of `dataset`.
 
     Args:
@@ -196,10 +250,19 @@ def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
         if len(needed) == 0:
             features[side] = np.zeros((len(samples), 1), dtype=np.float32)
             continue
-        extracted = extract_features(model, [samples[i] for i in needed], transform, batch_size=batch_size,
-                                     device=device, flip=True, renormalise=True, num_workers=num_workers,
-                                     progress=progress, plan=plan,
-                                     description=f"{protocol} {MODALITY_NAMES[samples[0].modality]} images")
+        extracted = extract_features(
+            model,
+            [samples[i] for i in needed],
+            transform,
+            batch_size=batch_size,
+            device=device,
+            flip=True,
+            renormalise=True,
+            num_workers=num_workers,
+            progress=progress,
+            plan=plan,
+            description=f"{protocol} {MODALITY_NAMES[samples[0].modality]} images",
+        )
         full = np.full((len(samples), extracted.shape[1]), np.nan, dtype=np.float32)
         full[needed] = extracted
         features[side] = full
@@ -207,8 +270,14 @@ def evaluate(model: nn.Module, dataset: Any, protocol: str | None = None, *,
     return _run(dataset, protocol, plans, features, checkpoint_selection, max_rank, info)
 
 
-def evaluate_protocol(model: nn.Module, dataset: Any, settings: str | Sequence[str] | None = None, *,
-                      protocol: str | None = None, **kwargs: Any) -> EvaluationReport:
+def evaluate_protocol(
+    model: nn.Module,
+    dataset: Any,
+    settings: str | Sequence[str] | None = None,
+    *,
+    protocol: str | None = None,
+    **kwargs: Any,
+) -> EvaluationReport:
     """Evaluate ``model`` on ``dataset``'s protocol in the settings :func:`protocol_settings` chooses.
 
     Args:

@@ -27,11 +27,21 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def extract_features(model: nn.Module, samples: Sequence[Sample],
-                     transform: Callable[[Image.Image], torch.Tensor], *, batch_size: int = 128,
-                     device: str | torch.device | None = None, flip: bool = True, renormalise: bool = True,
-                     num_workers: int = 0, progress: bool = True, description: str = "features",
-                     plan: ComputePlan | None = None, image_cache: dict | None = None) -> np.ndarray:
+def extract_features(
+    model: nn.Module,
+    samples: Sequence[Sample],
+    transform: Callable[[Image.Image], torch.Tensor],
+    *,
+    batch_size: int = 128,
+    device: str | torch.device | None = None,
+    flip: bool = True,
+    renormalise: bool = True,
+    num_workers: int = 0,
+    progress: bool = True,
+    description: str = "features",
+    plan: ComputePlan | None = None,
+    image_cache: dict | None = None,
+) -> np.ndarray:
     """Features of `samples`, each image through the stem of its own modality.
 
     Args:
@@ -69,14 +79,17 @@ def extract_features(model: nn.Module, samples: Sequence[Sample],
     plan.prepare_model(model)
     modality = torch.tensor([s.modality for s in samples], dtype=torch.long)
     images_of = ImageListDataset(samples, [transform], shared_cache=image_cache if num_workers == 0 else None)
-    loader = DataLoader(images_of, batch_size=batch_size, shuffle=False,
-                        num_workers=num_workers, pin_memory=run_device.type == "cuda")
+    loader = DataLoader(
+        images_of, batch_size=batch_size, shuffle=False, num_workers=num_workers, pin_memory=run_device.type == "cuda"
+    )
     was_training = model.training
     model.eval()
     features: np.ndarray | None = None
     try:
-        with torch.inference_mode(), tqdm(total=len(samples), desc=description, unit="img",
-                                          disable=not progress) as bar:
+        with (
+            torch.inference_mode(),
+            tqdm(total=len(samples), desc=description, unit="img", disable=not progress) as bar,
+        ):
             for views, _, index in loader:
                 images = views[:, 0]
                 batch_modality = modality[index]
@@ -86,10 +99,12 @@ def extract_features(model: nn.Module, samples: Sequence[Sample],
                 with plan.autocast():
                     feature = model(plan.images(images), batch_modality.to(run_device)).float()
                 if flip:
-                    feature = (feature[:len(index)] + feature[len(index):]) / 2
+                    feature = (feature[: len(index)] + feature[len(index) :]) / 2
                 if feature.ndim != 2 or feature.shape[0] != len(index):
-                    raise ValueError(f"model returned shape {tuple(feature.shape)} for a batch of "
-                                     f"{len(index)} images; expected [B, D]")
+                    raise ValueError(
+                        f"model returned shape {tuple(feature.shape)} for a batch of "
+                        f"{len(index)} images; expected [B, D]"
+                    )
                 if renormalise:
                     feature = nn.functional.normalize(feature, dim=1)
                 if features is None:

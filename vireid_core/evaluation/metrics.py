@@ -83,8 +83,9 @@ def _as_labels(values: object, name: str, length: int | None = None) -> np.ndarr
     return array.astype(np.int64, copy=False)
 
 
-def _validate(distmat: object, q_pids: object, g_pids: object, q_cams: object, g_cams: object,
-              rule: str, max_rank: int) -> tuple[np.ndarray, ...]:
+def _validate(
+    distmat: object, q_pids: object, g_pids: object, q_cams: object, g_cams: object, rule: str, max_rank: int
+) -> tuple[np.ndarray, ...]:
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     if not isinstance(max_rank, int | np.integer) or max_rank < 1:
@@ -111,9 +112,16 @@ def _validate(distmat: object, q_pids: object, g_pids: object, q_cams: object, g
     return dist, q_pids, g_pids, _as_labels(q_cams, "q_cams", num_q), _as_labels(g_cams, "g_cams", num_g)
 
 
-def rank_metrics(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
-                 q_cams: np.ndarray | None = None, g_cams: np.ndarray | None = None, *,
-                 rule: Rule = "sysu", max_rank: int = 20) -> RankResult:
+def rank_metrics(
+    distmat: np.ndarray,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    q_cams: np.ndarray | None = None,
+    g_cams: np.ndarray | None = None,
+    *,
+    rule: Rule = "sysu",
+    max_rank: int = 20,
+) -> RankResult:
     """CMC, mAP and mINP of a query set against a gallery, exactly as the field computes them.
 
     Args:
@@ -146,23 +154,45 @@ def rank_metrics(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
     chunk = max(1, _CHUNK_ELEMENTS // num_g)
     for start in range(0, num_q, chunk):
         rows = slice(start, min(start + chunk, num_q))
-        hit, row_ap, row_inp = _rank_block(dist[rows], q_pids[rows], g_pids,
-                                           None if q_cams is None else q_cams[rows], g_cams, rule,
-                                           group_order, group_starts)
+        hit, row_ap, row_inp = _rank_block(
+            dist[rows],
+            q_pids[rows],
+            g_pids,
+            None if q_cams is None else q_cams[rows],
+            g_cams,
+            rule,
+            group_order,
+            group_starts,
+        )
         first_hit[rows], ap[rows], inp[rows] = hit, row_ap, row_inp
     valid = first_hit > 0
     if not valid.any():
-        raise ValueError(f"no query has a true match left in the gallery after the {rule!r} removal "
-                         f"({num_q} queries, {num_g} gallery items)")
+        raise ValueError(
+            f"no query has a true match left in the gallery after the {rule!r} removal "
+            f"({num_q} queries, {num_g} gallery items)"
+        )
     ranks = np.arange(1, cmc_len + 1)
     cmc = (first_hit[valid, None] <= ranks[None, :]).mean(axis=0)
-    return RankResult(cmc=cmc.astype(np.float64), mAP=float(ap[valid].mean()), mINP=float(inp[valid].mean()),
-                      ap=ap, inp=inp, valid=valid)
+    return RankResult(
+        cmc=cmc.astype(np.float64),
+        mAP=float(ap[valid].mean()),
+        mINP=float(inp[valid].mean()),
+        ap=ap,
+        inp=inp,
+        valid=valid,
+    )
 
 
-def _rank_block(dist: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
-                q_cams: np.ndarray | None, g_cams: np.ndarray | None, rule: str,
-                group_order: np.ndarray, group_starts: np.ndarray) -> tuple[np.ndarray, ...]:
+def _rank_block(
+    dist: np.ndarray,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    q_cams: np.ndarray | None,
+    g_cams: np.ndarray | None,
+    rule: str,
+    group_order: np.ndarray,
+    group_starts: np.ndarray,
+) -> tuple[np.ndarray, ...]:
     """Metrics of a block of queries. Returns (CMC hit rank, 0 if invalid; AP; INP), each [rows].
 
     Two exact algorithms: with few true matches per query (single-shot galleries) the rank of each
@@ -177,8 +207,9 @@ def _rank_block(dist: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
     return _rank_block_sorted(dist, matches, removed, rule, group_order, group_starts)
 
 
-def _removed_in_gallery_order(matches: np.ndarray, q_cams: np.ndarray | None, g_cams: np.ndarray | None,
-                              rule: str) -> np.ndarray | None:
+def _removed_in_gallery_order(
+    matches: np.ndarray, q_cams: np.ndarray | None, g_cams: np.ndarray | None, rule: str
+) -> np.ndarray | None:
     """[rows, num_gallery] mask of the gallery items the rule removes for each query (None: none)."""
     if rule == "sysu":
         return (q_cams[:, None] == SYSU_CONFLICT_QUERY_CAM) & (g_cams[None, :] == SYSU_CONFLICT_GALLERY_CAM)
@@ -187,9 +218,16 @@ def _removed_in_gallery_order(matches: np.ndarray, q_cams: np.ndarray | None, g_
     return None
 
 
-def _rank_block_counted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarray | None,
-                        q_pids: np.ndarray, g_pids: np.ndarray, rule: str, group_order: np.ndarray,
-                        group_starts: np.ndarray) -> tuple[np.ndarray, ...]:
+def _rank_block_counted(
+    dist: np.ndarray,
+    matches: np.ndarray,
+    removed: np.ndarray | None,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    rule: str,
+    group_order: np.ndarray,
+    group_starts: np.ndarray,
+) -> tuple[np.ndarray, ...]:
     """Sort-free metrics: the 1-based surviving rank of match j is 1 + the number of surviving
     items g that a stable sort puts first, i.e. with (dist[g], g) < (dist[j], j) lexicographically.
     `matches` are the surviving true matches, in gallery order. Same outputs as `_rank_block_sorted`.
@@ -230,8 +268,14 @@ def _rank_block_counted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarr
     return np.where(valid, identities_ahead + 1, 0), ap, inp
 
 
-def _rank_block_sorted(dist: np.ndarray, matches: np.ndarray, removed: np.ndarray | None, rule: str,
-                       group_order: np.ndarray, group_starts: np.ndarray) -> tuple[np.ndarray, ...]:
+def _rank_block_sorted(
+    dist: np.ndarray,
+    matches: np.ndarray,
+    removed: np.ndarray | None,
+    rule: str,
+    group_order: np.ndarray,
+    group_starts: np.ndarray,
+) -> tuple[np.ndarray, ...]:
     """Metrics of a block of queries by sorting each row (stable). Returns (hit rank; AP; INP).
 
     `matches` (the surviving true matches) and `removed` are in gallery order, as for `_rank_block_counted`;
@@ -276,8 +320,9 @@ def _stable_argsort_rows(dist: np.ndarray) -> np.ndarray:
     return order
 
 
-def _identity_rank(order: np.ndarray, removed: np.ndarray, first_pos: np.ndarray,
-                   group_order: np.ndarray, group_starts: np.ndarray) -> np.ndarray:
+def _identity_rank(
+    order: np.ndarray, removed: np.ndarray, first_pos: np.ndarray, group_order: np.ndarray, group_starts: np.ndarray
+) -> np.ndarray:
     """1-based rank of the query identity among the distinct identities of the surviving list.
 
     It is 1 + the number of identities whose closest surviving item comes before the first

@@ -49,8 +49,7 @@ DEFAULT_SYSU_TRIALS = tuple(range(10))
 Side = Literal["query", "candidates"]
 
 
-def _group_by_identity_and_camera(samples: Sequence[Sample], cams_order: Sequence[int]
-                                  ) -> list[list[int]]:
+def _group_by_identity_and_camera(samples: Sequence[Sample], cams_order: Sequence[int]) -> list[list[int]]:
     """Indices of `samples` grouped by (pid, cam): pids ascending, cams in `cams_order`, paths sorted."""
     wanted = set(cams_order)
     groups: dict[tuple[int, int], list[int]] = {}
@@ -68,8 +67,9 @@ def _group_by_identity_and_camera(samples: Sequence[Sample], cams_order: Sequenc
     return ordered
 
 
-def sample_gallery_indices(candidates: Sequence[Sample], cams_order: Sequence[int], trial: int,
-                           shots: int = 1) -> list[int]:
+def sample_gallery_indices(
+    candidates: Sequence[Sample], cams_order: Sequence[int], trial: int, shots: int = 1
+) -> list[int]:
     """Indices into `candidates` of one trial's gallery (see the module docstring for the rule).
 
     Args:
@@ -96,13 +96,11 @@ def sample_gallery_indices(candidates: Sequence[Sample], cams_order: Sequence[in
             chosen = set(rng.sample(group, min(int(shots), len(group))))
             picked.extend(i for i in group if i in chosen)
     if not picked:
-        raise ValueError(f"no gallery candidate is from cameras {tuple(cams_order)} "
-                         f"({len(candidates)} candidates)")
+        raise ValueError(f"no gallery candidate is from cameras {tuple(cams_order)} ({len(candidates)} candidates)")
     return picked
 
 
-def sample_gallery(candidates: Sequence[Sample], cams_order: Sequence[int], trial: int,
-                   shots: int = 1) -> list[Sample]:
+def sample_gallery(candidates: Sequence[Sample], cams_order: Sequence[int], trial: int, shots: int = 1) -> list[Sample]:
     """The gallery `Sample`s of one trial; same rule as `sample_gallery_indices`."""
     return [candidates[i] for i in sample_gallery_indices(candidates, cams_order, trial, shots)]
 
@@ -136,8 +134,9 @@ def _split_by_modality(samples: Sequence[Sample], what: str) -> tuple[list[Sampl
     visible = [s for s in samples if s.modality == VISIBLE]
     infrared = [s for s in samples if s.modality == INFRARED]
     if not visible or not infrared:
-        raise ValueError(f"{what}: test set needs both modalities, got {len(visible)} visible and "
-                         f"{len(infrared)} infrared images")
+        raise ValueError(
+            f"{what}: test set needs both modalities, got {len(visible)} visible and {len(infrared)} infrared images"
+        )
     return visible, infrared
 
 
@@ -175,11 +174,17 @@ def _as_list(value: str | Iterable[str] | None, default: Sequence[str]) -> list[
     return [value] if isinstance(value, str) else list(value)
 
 
-def plan_protocol(query: Sequence[Sample], candidates: Sequence[Sample], protocol: str, *,
-                  mode: str | Iterable[str] = "all", shots: int = 1,
-                  trials: Iterable[int] = DEFAULT_SYSU_TRIALS,
-                  direction: str | Iterable[str] | None = None, split: int | None = None
-                  ) -> list[SettingPlan]:
+def plan_protocol(
+    query: Sequence[Sample],
+    candidates: Sequence[Sample],
+    protocol: str,
+    *,
+    mode: str | Iterable[str] = "all",
+    shots: int = 1,
+    trials: Iterable[int] = DEFAULT_SYSU_TRIALS,
+    direction: str | Iterable[str] | None = None,
+    split: int | None = None,
+) -> list[SettingPlan]:
     """Which query and gallery rows each setting and trial uses.
 
     Args:
@@ -196,44 +201,52 @@ def plan_protocol(query: Sequence[Sample], candidates: Sequence[Sample], protoco
         one `SettingPlan` per setting, in the order asked for.
     """
     if len(query) == 0 or len(candidates) == 0:
-        raise ValueError(f"{protocol}: empty query ({len(query)}) or gallery candidate "
-                         f"({len(candidates)}) list")
+        raise ValueError(f"{protocol}: empty query ({len(query)}) or gallery candidate ({len(candidates)}) list")
     trials = [int(t) for t in trials]
     if protocol in ("sysu", "llcm") and not trials:
         raise ValueError("trials is empty: give at least one gallery-sampling seed")
     if protocol == "sysu":
         if direction is not None:
-            raise ValueError(f"SYSU-MM01 has one direction (infrared query, visible gallery); "
-                             f"use mode='all'|'indoor', not direction={direction!r}")
+            raise ValueError(
+                f"SYSU-MM01 has one direction (infrared query, visible gallery); "
+                f"use mode='all'|'indoor', not direction={direction!r}"
+            )
         plans = []
         for m in _as_list(mode, ["all"]):
             cams = sysu_cams(m)
-            runs = tuple(TrialPlan(t, "query", _indices(len(query)), "candidates",
-                                   np.asarray(sample_gallery_indices(candidates, cams, t, shots)))
-                         for t in trials)
+            runs = tuple(
+                TrialPlan(
+                    t,
+                    "query",
+                    _indices(len(query)),
+                    "candidates",
+                    np.asarray(sample_gallery_indices(candidates, cams, t, shots)),
+                )
+                for t in trials
+            )
             shot_name = "single-shot" if shots == 1 else f"multi-shot ({shots})"
             plans.append(SettingPlan(f"{m}", f"{SYSU_MODE_NAMES[m]}, {shot_name}", "sysu", runs))
         return plans
     if protocol == "regdb":
-        return [_plan_regdb(query, candidates, d, split)
-                for d in _as_list(direction, list(REGDB_DIRECTIONS))]
+        return [_plan_regdb(query, candidates, d, split) for d in _as_list(direction, list(REGDB_DIRECTIONS))]
     if protocol == "llcm":
-        return [_plan_llcm(query, candidates, d, trials, shots)
-                for d in _as_list(direction, LLCM_DEFAULT_DIRECTIONS)]
+        return [_plan_llcm(query, candidates, d, trials, shots) for d in _as_list(direction, LLCM_DEFAULT_DIRECTIONS)]
     raise ValueError(f"protocol must be 'sysu', 'regdb' or 'llcm', got {protocol!r}")
 
 
-def _side_of_modality(query: Sequence[Sample], candidates: Sequence[Sample], modality: int,
-                      what: str) -> Side:
+def _side_of_modality(query: Sequence[Sample], candidates: Sequence[Sample], modality: int, what: str) -> Side:
     for side, samples in (("query", query), ("candidates", candidates)):
         if all(s.modality == modality for s in samples):
             return side
-    raise ValueError(f"{what}: expected one list to be all {'visible' if modality == VISIBLE else 'infrared'}"
-                     " images (query and gallery_candidates must each hold a single modality)")
+    raise ValueError(
+        f"{what}: expected one list to be all {'visible' if modality == VISIBLE else 'infrared'}"
+        " images (query and gallery_candidates must each hold a single modality)"
+    )
 
 
-def _plan_regdb(query: Sequence[Sample], candidates: Sequence[Sample], direction: str,
-                split: int | None) -> SettingPlan:
+def _plan_regdb(
+    query: Sequence[Sample], candidates: Sequence[Sample], direction: str, split: int | None
+) -> SettingPlan:
     if direction not in REGDB_DIRECTIONS:
         raise ValueError(f"RegDB direction must be one of {tuple(REGDB_DIRECTIONS)}, got {direction!r}")
     visible = _side_of_modality(query, candidates, VISIBLE, "RegDB")
@@ -244,8 +257,9 @@ def _plan_regdb(query: Sequence[Sample], candidates: Sequence[Sample], direction
     return SettingPlan(direction, REGDB_DIRECTIONS[direction], "regdb", (run,))
 
 
-def _plan_llcm(query: Sequence[Sample], candidates: Sequence[Sample], direction: str,
-               trials: list[int], shots: int) -> SettingPlan:
+def _plan_llcm(
+    query: Sequence[Sample], candidates: Sequence[Sample], direction: str, trials: list[int], shots: int
+) -> SettingPlan:
     if direction not in LLCM_DIRECTIONS:
         raise ValueError(f"LLCM direction must be one of {tuple(LLCM_DIRECTIONS)}, got {direction!r}")
     visible = _side_of_modality(query, candidates, VISIBLE, "LLCM")

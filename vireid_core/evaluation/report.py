@@ -60,14 +60,26 @@ class SettingResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary: means (fractions in [0, 1]) and every per-trial value."""
         return {
-            "key": self.key, "label": self.label, "rule": self.rule, "num_trials": len(self.results),
+            "key": self.key,
+            "label": self.label,
+            "rule": self.rule,
+            "num_trials": len(self.results),
             **{f"rank{k}": self.rank(k) for k in REPORTED_RANKS},
-            "mAP": self.mAP, "mINP": self.mINP, "cmc": self.cmc.tolist(),
+            "mAP": self.mAP,
+            "mINP": self.mINP,
+            "cmc": self.cmc.tolist(),
             "per_trial": [
-                {"trial": t, **{f"rank{k}": (r.rank(k) if k <= len(r.cmc) else None) for k in REPORTED_RANKS},
-                 "mAP": r.mAP, "mINP": r.mINP, "valid_queries": r.num_valid, "queries": int(len(r.valid)),
-                 "gallery": (self.gallery_sizes[i] if i < len(self.gallery_sizes) else None)}
-                for i, (t, r) in enumerate(zip(self.trials, self.results, strict=True))],
+                {
+                    "trial": t,
+                    **{f"rank{k}": (r.rank(k) if k <= len(r.cmc) else None) for k in REPORTED_RANKS},
+                    "mAP": r.mAP,
+                    "mINP": r.mINP,
+                    "valid_queries": r.num_valid,
+                    "queries": int(len(r.valid)),
+                    "gallery": (self.gallery_sizes[i] if i < len(self.gallery_sizes) else None),
+                }
+                for i, (t, r) in enumerate(zip(self.trials, self.results, strict=True))
+            ],
         }
 
 
@@ -98,9 +110,13 @@ class EvaluationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict: dataset, protocol, checkpoint_selection, info and every setting's results."""
-        return {"dataset": self.dataset, "protocol": self.protocol,
-                "checkpoint_selection": self.checkpoint_selection, "info": dict(self.info),
-                "settings": [s.to_dict() for s in self.settings]}
+        return {
+            "dataset": self.dataset,
+            "protocol": self.protocol,
+            "checkpoint_selection": self.checkpoint_selection,
+            "info": dict(self.info),
+            "settings": [s.to_dict() for s in self.settings],
+        }
 
     def table(self) -> str:
         """Readable text table (percentages, mean over trials) with a header naming the checkpoint rule."""
@@ -110,14 +126,18 @@ class EvaluationReport:
         columns = [f"R{k}" for k in REPORTED_RANKS] + ["mAP", "mINP"]
         queries = [f"{s.results[0].num_valid}/{len(s.results[0].valid)}" for s in self.settings]
         q_width = max([len("valid queries")] + [len(q) for q in queries])
-        lines.append(f"{'setting':<{width}}  {'trials':>6}  " + "  ".join(f"{c:>6}" for c in columns)
-                     + f"  {'valid queries':>{q_width}}")
+        lines.append(
+            f"{'setting':<{width}}  {'trials':>6}  "
+            + "  ".join(f"{c:>6}" for c in columns)
+            + f"  {'valid queries':>{q_width}}"
+        )
         for s, valid in zip(self.settings, queries, strict=True):
             values = [s.rank(k) for k in REPORTED_RANKS] + [s.mAP, s.mINP]
             cells = "  ".join(f"{'-':>6}" if v is None else f"{100 * v:6.2f}" for v in values)
             lines.append(f"{s.label:<{width}}  {len(s.results):>6}  {cells}  {valid:>{q_width}}")
-        lines.append("Rank-k, mAP, mINP in %, mean over trials; valid queries (with a true match left) of the "
-                     "first trial.")
+        lines.append(
+            "Rank-k, mAP, mINP in %, mean over trials; valid queries (with a true match left) of the first trial."
+        )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -136,21 +156,36 @@ def merge_reports(reports: Sequence[EvaluationReport]) -> EvaluationReport:
     keys = [s.key for s in first.settings]
     for report in reports[1:]:
         if report.protocol != first.protocol or [s.key for s in report.settings] != keys:
-            raise ValueError(f"merge_reports: reports differ (protocol {report.protocol!r} vs "
-                             f"{first.protocol!r}, settings {[s.key for s in report.settings]} vs {keys})")
+            raise ValueError(
+                f"merge_reports: reports differ (protocol {report.protocol!r} vs "
+                f"{first.protocol!r}, settings {[s.key for s in report.settings]} vs {keys})"
+            )
         if report.checkpoint_selection != first.checkpoint_selection:
-            raise ValueError("merge_reports: reports used different checkpoint selections "
-                             f"({report.checkpoint_selection!r} vs {first.checkpoint_selection!r})")
+            raise ValueError(
+                "merge_reports: reports used different checkpoint selections "
+                f"({report.checkpoint_selection!r} vs {first.checkpoint_selection!r})"
+            )
     settings = []
     for index, key in enumerate(keys):
         parts = [r.settings[index] for r in reports]
-        settings.append(SettingResult(key, parts[0].label, parts[0].rule,
-                                      [t for p in parts for t in p.trials],
-                                      [x for p in parts for x in p.results],
-                                      [g for p in parts for g in p.gallery_sizes],
-                                      [q for p in parts for q in p.query_sizes]))
-    return EvaluationReport(first.dataset, first.protocol, first.checkpoint_selection, settings,
-                            {**first.info, "merged_reports": len(reports)})
+        settings.append(
+            SettingResult(
+                key,
+                parts[0].label,
+                parts[0].rule,
+                [t for p in parts for t in p.trials],
+                [x for p in parts for x in p.results],
+                [g for p in parts for g in p.gallery_sizes],
+                [q for p in parts for q in p.query_sizes],
+            )
+        )
+    return EvaluationReport(
+        first.dataset,
+        first.protocol,
+        first.checkpoint_selection,
+        settings,
+        {**first.info, "merged_reports": len(reports)},
+    )
 
 
 def mean_metrics(report: EvaluationReport) -> dict[str, dict[str, float]]:

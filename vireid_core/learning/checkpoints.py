@@ -56,8 +56,11 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError):
             reason = err.strerror or str(err)
-            raise (OSError(err.errno, f"cannot write {path} ({reason})") if err.errno is not None
-                   else OSError(f"cannot write {path} ({reason})")) from err
+            raise (
+                OSError(err.errno, f"cannot write {path} ({reason})")
+                if err.errno is not None
+                else OSError(f"cannot write {path} ({reason})")
+            ) from err
         raise
 
 
@@ -97,14 +100,12 @@ def _numpy_globals() -> list[Any]:
     allowed: list[Any] = [np.dtype, np.ndarray]
     for name in ("scalar", "_reconstruct"):
         function = getattr(core, name)
-        allowed += [function, (function, f"numpy.core.multiarray.{name}"),
-                    (function, f"numpy._core.multiarray.{name}")]
+        allowed += [function, (function, f"numpy.core.multiarray.{name}"), (function, f"numpy._core.multiarray.{name}")]
     allowed += [type(np.dtype(kind)) for kind in ("f4", "f8", "i4", "i8", "u1", "b1")]
     return allowed
 
 
-def read_torch_file(path: str | Path, *, map_location: str | torch.device = "cpu",
-                    allow_numpy: bool = False) -> Any:
+def read_torch_file(path: str | Path, *, map_location: str | torch.device = "cpu", allow_numpy: bool = False) -> Any:
     """``torch.load(path, weights_only=True)`` with errors that name the file.
 
     ``allow_numpy`` also admits numpy scalars and arrays (official BMIL checkpoints store metric values
@@ -126,15 +127,15 @@ def read_torch_file(path: str | Path, *, map_location: str | torch.device = "cpu
     except pickle.UnpicklingError as err:
         names = _unsafe_globals(path)
         if not names:
-            raise UserError(f"checkpoint {path} is not a readable torch checkpoint "
-                            f"({_torch_reason(err)})") from err
-        raise UserError(f"checkpoint {path} was refused: besides tensors and plain data it asks for Python "
-                        f"objects ({', '.join(names)}), and unpickling those can run arbitrary code. vireid "
-                        "loads checkpoints with torch.load(weights_only=True) only; if you trust the file, "
-                        "re-save just its weights (torch.save(state_dict, new_path)) and use that") from err
+            raise UserError(f"checkpoint {path} is not a readable torch checkpoint ({_torch_reason(err)})") from err
+        raise UserError(
+            f"checkpoint {path} was refused: besides tensors and plain data it asks for Python "
+            f"objects ({', '.join(names)}), and unpickling those can run arbitrary code. vireid "
+            "loads checkpoints with torch.load(weights_only=True) only; if you trust the file, "
+            "re-save just its weights (torch.save(state_dict, new_path)) and use that"
+        ) from err
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as err:
-        raise UserError(f"checkpoint {path} is not a readable torch checkpoint "
-                        f"({_torch_reason(err)})") from err
+        raise UserError(f"checkpoint {path} is not a readable torch checkpoint ({_torch_reason(err)})") from err
 
 
 def _unsafe_globals(path: Path) -> list[str]:
@@ -171,9 +172,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if stored is not None and isinstance(state.get("model"), Mapping):
         actual = state_digest(state["model"])
         if actual != stored:
-            raise UserError(f"checkpoint {path}: its weights do not match the digest stored when vireid wrote "
-                            f"it (stored {str(stored)[:19]}..., now {actual[:19]}...); the file was changed or "
-                            "damaged afterwards; use an intact copy")
+            raise UserError(
+                f"checkpoint {path}: its weights do not match the digest stored when vireid wrote "
+                f"it (stored {str(stored)[:19]}..., now {actual[:19]}...); the file was changed or "
+                "damaged afterwards; use an intact copy"
+            )
     return state
 
 
@@ -202,11 +205,16 @@ def load_model_weights(model: torch.nn.Module, weights: Mapping[str, Any], sourc
     own = model.state_dict()
     missing = [k for k in own if k not in weights]
     unexpected = [k for k in weights if k not in own]
-    shapes = [f"{k} (file {tuple(v.shape)}, model {tuple(own[k].shape)})" for k, v in weights.items()
-              if k in own and isinstance(v, torch.Tensor) and tuple(v.shape) != tuple(own[k].shape)]
-    problems = [f"{label}: {_listing(items)}" for label, items in
-                (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes))
-                if items]
+    shapes = [
+        f"{k} (file {tuple(v.shape)}, model {tuple(own[k].shape)})"
+        for k, v in weights.items()
+        if k in own and isinstance(v, torch.Tensor) and tuple(v.shape) != tuple(own[k].shape)
+    ]
+    problems = [
+        f"{label}: {_listing(items)}"
+        for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes))
+        if items
+    ]
     if problems:
         raise UserError(f"{source} does not fit the model: " + "; ".join(problems))
     model.load_state_dict(dict(weights))

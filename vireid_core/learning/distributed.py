@@ -69,28 +69,37 @@ def _environment_int(name: str, default: int | None = None) -> int:
     try:
         return int(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise UserError(f"environment variable {name}={text!r}: expected an integer (set by torchrun); "
-                        "unset RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT to train in one process") from None
+        raise UserError(
+            f"environment variable {name}={text!r}: expected an integer (set by torchrun); "
+            "unset RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT to train in one process"
+        ) from None
 
 
 def _join(world: int, notify: Callable[[str], None]) -> tdist.Store:
     """Rendezvous of a process group started by hand (not by torchrun), with a time limit and a warning."""
     rank_, address = _environment_int("RANK"), os.environ.get("MASTER_ADDR")
     if not address:
-        raise UserError(f"environment variable WORLD_SIZE={world} asks for {world} processes but MASTER_ADDR is not "
-                        "set; launch with torchrun, or unset WORLD_SIZE and RANK to train in one process")
+        raise UserError(
+            f"environment variable WORLD_SIZE={world} asks for {world} processes but MASTER_ADDR is not "
+            "set; launch with torchrun, or unset WORLD_SIZE and RANK to train in one process"
+        )
     port = _environment_int("MASTER_PORT")
     seconds = float(os.environ.get(JOIN_TIMEOUT_VARIABLE, "300"))
-    notify(f"distributed: RANK={rank_} WORLD_SIZE={world} MASTER_ADDR={address} MASTER_PORT={port} are set; waiting "
-           f"up to {seconds:.0f} s ({JOIN_TIMEOUT_VARIABLE}) for all {world} processes to join. Not launched with "
-           "torchrun on purpose? Unset RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT to train in one process.")
+    notify(
+        f"distributed: RANK={rank_} WORLD_SIZE={world} MASTER_ADDR={address} MASTER_PORT={port} are set; waiting "
+        f"up to {seconds:.0f} s ({JOIN_TIMEOUT_VARIABLE}) for all {world} processes to join. Not launched with "
+        "torchrun on purpose? Unset RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT to train in one process."
+    )
     try:
-        store = tdist.TCPStore(address, port, world, rank_ == 0, timeout=timedelta(seconds=seconds),
-                               wait_for_workers=True)
+        store = tdist.TCPStore(
+            address, port, world, rank_ == 0, timeout=timedelta(seconds=seconds), wait_for_workers=True
+        )
     except RuntimeError as err:
-        raise UserError(f"distributed: the {world} processes that RANK/WORLD_SIZE/MASTER_ADDR={address}:{port} ask "
-                        f"for did not all join within {seconds:.0f} s ({' '.join(str(err).split())}); launch them "
-                        "with torchrun, or unset those variables to train in one process") from err
+        raise UserError(
+            f"distributed: the {world} processes that RANK/WORLD_SIZE/MASTER_ADDR={address}:{port} ask "
+            f"for did not all join within {seconds:.0f} s ({' '.join(str(err).split())}); launch them "
+            "with torchrun, or unset those variables to train in one process"
+        ) from err
     store.set_timeout(timedelta(minutes=30))  # later waits (clustering on rank 0) may be long
     return store
 

@@ -59,9 +59,16 @@ class Engine:
         progress: show tqdm bars.
     """
 
-    def __init__(self, config: RunConfig, dataset: ReIDDataset, *, out_dir: str | Path | None = None,
-                 callbacks: Sequence[Callback] = (), model: torch.nn.Module | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        dataset: ReIDDataset,
+        *,
+        out_dir: str | Path | None = None,
+        callbacks: Sequence[Callback] = (),
+        model: torch.nn.Module | None = None,
+        progress: bool = True,
+    ) -> None:
         self.config = config
         self.dataset = dataset
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -95,8 +102,9 @@ class Engine:
         self._new_optimiser()
         self.train_model = dist.wrap_model(self.model, self.device)
         # What each epoch trains on: a batch stream and a cluster memory per modality (learning/epoch_parts.py).
-        self.parts = EpochParts(config, self.train_samples, self.modality, self.device, self.image_cache,
-                                self._workers(), self._message)
+        self.parts = EpochParts(
+            config, self.train_samples, self.modality, self.device, self.image_cache, self._workers(), self._message
+        )
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, hook: str, *args: Any) -> None:
@@ -109,10 +117,10 @@ class Engine:
 
     def _new_optimiser(self) -> None:
         params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(params, lr=self.config.optim.lr,
-                                          weight_decay=self.config.optim.weight_decay)
+        self.optimizer = torch.optim.Adam(params, lr=self.config.optim.lr, weight_decay=self.config.optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.StepLR(
-            self.optimizer, step_size=self.config.optim.step_size, gamma=self.config.optim.gamma)
+            self.optimizer, step_size=self.config.optim.step_size, gamma=self.config.optim.gamma
+        )
 
     def _epochs(self, stage: int) -> int:
         return self.config.schedule.stage(stage).epochs
@@ -127,20 +135,36 @@ class Engine:
         transform = cluster_pipeline(c.height, c.width)
         dist.sync_buffers(self.model)
         return dist.sharded_extract(
-            lambda samples: extract_features(self.model, samples, transform, device=self.device,
-                                             renormalise=False, progress=self.progress,
-                                             num_workers=self._workers(), plan=self.plan,
-                                             image_cache=self.image_cache),
-            self.train_samples)
+            lambda samples: extract_features(
+                self.model,
+                samples,
+                transform,
+                device=self.device,
+                renormalise=False,
+                progress=self.progress,
+                num_workers=self._workers(),
+                plan=self.plan,
+                image_cache=self.image_cache,
+            ),
+            self.train_samples,
+        )
 
     def associate(self, features: np.ndarray, stage: int, epoch: int) -> EpochLabels:
         """Pseudo labels of one epoch (rank 0 clusters, other ranks receive the result)."""
         labels = None
         if dist.is_main():
             c = self.config
-            labels = associate(features, self.modality, c.intra_clustering, c.global_clustering, knn=c.neighbours,
-                               stage=stage, seed=epoch_seed(c.seed, stage, epoch, "subset"),
-                               true_ids=self._true_ids, progress=self.progress)
+            labels = associate(
+                features,
+                self.modality,
+                c.intra_clustering,
+                c.global_clustering,
+                knn=c.neighbours,
+                stage=stage,
+                seed=epoch_seed(c.seed, stage, epoch, "subset"),
+                true_ids=self._true_ids,
+                progress=self.progress,
+            )
         return dist.broadcast_object(labels)
 
     # ------------------------------------------------------------------ one epoch
@@ -157,15 +181,16 @@ class Engine:
         # Each part scores its rows against its own memory; the features are kept for the update below.
         losses, offset, pending = [], 0, []
         for batch, (_, memory) in zip(batches, parts, strict=True):
-            f = feats[offset: offset + len(batch.images)]
+            f = feats[offset : offset + len(batch.images)]
             offset += len(batch.images)
             targets = batch.targets.to(self.device)
             losses.append(memory.loss(f, targets))
             pending.append((memory, f.detach(), targets))
         loss = weight * sum(losses)
         if not torch.isfinite(loss):
-            raise TrainingDiverged(f"loss became {loss.item()} (stage {self.stage}); stopping. "
-                                   "Lower optim.lr or check the data.")
+            raise TrainingDiverged(
+                f"loss became {loss.item()} (stage {self.stage}); stopping. Lower optim.lr or check the data."
+            )
         # One optimiser step for the whole step (A or B); the scaler is the identity outside float16.
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -218,14 +243,18 @@ class Engine:
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
             self.scheduler.step()
         # 5. The record: clustering diagnostics, mean losses, timings, and (if due) a test evaluation.
-        record: dict[str, Any] = {"stage": stage, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
-                                  **labels.report,
-                                  "loss_intra": sums["loss_intra"] / iters if iters and intra else None,
-                                  "loss_global": sums["loss_global"] / iters if iters and global_ else None,
-                                  "seconds_extract": t_extract, "seconds_association": t_assoc,
-                                  "seconds_iterations": t_iter,
-                                  "images_per_second": self._images_per_iter(intra, global_) * iters
-                                  / max(t_iter, 1e-9)}
+        record: dict[str, Any] = {
+            "stage": stage,
+            "epoch": epoch,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            **labels.report,
+            "loss_intra": sums["loss_intra"] / iters if iters and intra else None,
+            "loss_global": sums["loss_global"] / iters if iters and global_ else None,
+            "seconds_extract": t_extract,
+            "seconds_association": t_assoc,
+            "seconds_iterations": t_iter,
+            "images_per_second": self._images_per_iter(intra, global_) * iters / max(t_iter, 1e-9),
+        }
         if self._should_evaluate(stage, epoch):
             record["eval"] = self.evaluate(trials=self._trials(stage))
         record["seconds"] = time.perf_counter() - started
@@ -246,19 +275,35 @@ class Engine:
         RegDB/LLCM direction; :func:`~vireid_core.evaluation.evaluate_protocol`); returns its mean
         metrics (fractions)."""
         self.model.eval()
-        report = evaluate_protocol(self.model, self.dataset, "tracked", trials=range(trials),
-                                   height=self.config.data.height, width=self.config.data.width,
-                                   device=self.device, progress=self.progress, checkpoint_selection="current model",
-                                   num_workers=self._workers(), plan=self.plan)
+        report = evaluate_protocol(
+            self.model,
+            self.dataset,
+            "tracked",
+            trials=range(trials),
+            height=self.config.data.height,
+            width=self.config.data.width,
+            device=self.device,
+            progress=self.progress,
+            checkpoint_selection="current model",
+            num_workers=self._workers(),
+            plan=self.plan,
+        )
         return next(iter(mean_metrics(report).values()))
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "stage": self.stage, "next_epoch": self.next_epoch, "history": self.history,
-                "best": self.best, "config": self.config.to_dict(),
-                "config_digest": stable_digest(self.config.to_dict())}
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "stage": self.stage,
+            "next_epoch": self.next_epoch,
+            "history": self.history,
+            "best": self.best,
+            "config": self.config.to_dict(),
+            "config_digest": stable_digest(self.config.to_dict()),
+        }
 
     def save(self) -> None:
         """Write ``last.pt`` atomically (rank 0 only)."""
@@ -289,8 +334,16 @@ class Engine:
 
     def _save_model(self, path: Path, stage: int, epoch: int, selection: str) -> None:
         """Write the model's weights as ``path``, labelled with its stage, epoch and how it was selected."""
-        save_checkpoint(path, {"model": self.model.state_dict(), "stage": stage, "epoch": epoch,
-                               "selection": selection, "config": self.config.to_dict()})
+        save_checkpoint(
+            path,
+            {
+                "model": self.model.state_dict(),
+                "stage": stage,
+                "epoch": epoch,
+                "selection": selection,
+                "config": self.config.to_dict(),
+            },
+        )
 
     def _finish_epoch(self, record: dict[str, Any]) -> None:
         ev = record.get("eval")
@@ -314,8 +367,7 @@ class Engine:
             self._emit("on_stage_start", stage, {"epochs": self._epochs(stage)})
             for epoch in range(self.next_epoch, self._epochs(stage)):
                 self._finish_epoch(self.train_epoch(stage, epoch))
-            self.stage_states[stage] = {k: v.detach().cpu().clone()
-                                        for k, v in self.model.state_dict().items()}
+            self.stage_states[stage] = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
             if self.run_dir is not None and dist.is_main():
                 self._save_model(self.run_dir.stage_last(stage), stage, self._epochs(stage) - 1, "last epoch")
         dist.sync_buffers(self.model)
@@ -330,11 +382,15 @@ class Engine:
                 self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
                 self._message(f"stage 2 starts from {best} (best on test, as the paper)")
             else:
-                self._message(f"stage2_init=best, but there is no {best} (nothing was evaluated during stage 1: "
-                              "schedule.eval_every=0); stage 2 starts from the last stage-1 epoch instead")
+                self._message(
+                    f"stage2_init=best, but there is no {best} (nothing was evaluated during stage 1: "
+                    "schedule.eval_every=0); stage 2 starts from the last stage-1 epoch instead"
+                )
         elif self.config.schedule.stage2_init == "best":
-            self._message("stage2_init=best, but there is no run folder to keep a best stage-1 model in; "
-                          "stage 2 starts from the last stage-1 epoch instead")
+            self._message(
+                "stage2_init=best, but there is no run folder to keep a best stage-1 model in; "
+                "stage 2 starts from the last stage-1 epoch instead"
+            )
         self.stage, self.next_epoch = stage, 0
         self._new_optimiser()  # fresh Adam + StepLR (docs/method.md §7)
         self.save()

@@ -25,8 +25,9 @@ from vireid_core.learning.memories import HybridMemory, MomentumSlotMemory, Spli
 
 # (features float32[N, D], cluster labels int64[N] in 0..K-1, modality int64[N], memory settings)
 #   -> (memory, target of each row int64[N])
-GlobalMemoryBuilder = Callable[[torch.Tensor, np.ndarray, np.ndarray, MemoryConfig],
-                               tuple[MomentumSlotMemory, np.ndarray]]
+GlobalMemoryBuilder = Callable[
+    [torch.Tensor, np.ndarray, np.ndarray, MemoryConfig], tuple[MomentumSlotMemory, np.ndarray]
+]
 
 _GLOBAL_MEMORIES: dict[str, GlobalMemoryBuilder] = {}
 
@@ -57,8 +58,9 @@ def configured_global_memory(memory: MemoryConfig) -> str:
     return "split_prototypes" if memory.split_prototypes else "hybrid"
 
 
-def build_global_memory(name: str, features: torch.Tensor, labels: np.ndarray, modality: np.ndarray,
-                        memory: MemoryConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
+def build_global_memory(
+    name: str, features: torch.Tensor, labels: np.ndarray, modality: np.ndarray, memory: MemoryConfig
+) -> tuple[MomentumSlotMemory, np.ndarray]:
     """The global memory ``name`` built from one epoch's global clusters.
 
     Args:
@@ -78,18 +80,26 @@ def build_global_memory(name: str, features: torch.Tensor, labels: np.ndarray, m
 
 
 @register_global_memory("split_prototypes")
-def split_prototype_memory(features: torch.Tensor, labels: np.ndarray, modality: np.ndarray,
-                           settings: MemoryConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
+def split_prototype_memory(
+    features: torch.Tensor, labels: np.ndarray, modality: np.ndarray, settings: MemoryConfig
+) -> tuple[MomentumSlotMemory, np.ndarray]:
     """A visible and an infrared prototype per cluster (multi-positive loss); targets: prototype indices."""
-    return SplitPrototypeMemory.from_global_clusters(features, labels, modality, momentum=settings.momentum,
-                                                     temperature=settings.temperature,
-                                                     num_selected=settings.num_selected)
+    return SplitPrototypeMemory.from_global_clusters(
+        features,
+        labels,
+        modality,
+        momentum=settings.momentum,
+        temperature=settings.temperature,
+        num_selected=settings.num_selected,
+    )
 
 
 @register_global_memory("hybrid")
-def hybrid_memory(features: torch.Tensor, labels: np.ndarray, modality: np.ndarray,
-                  settings: MemoryConfig) -> tuple[MomentumSlotMemory, np.ndarray]:
+def hybrid_memory(
+    features: torch.Tensor, labels: np.ndarray, modality: np.ndarray, settings: MemoryConfig
+) -> tuple[MomentumSlotMemory, np.ndarray]:
     """One centroid per cluster (hybrid loss, as stage 1's memories); targets: the cluster labels."""
-    memory = HybridMemory.from_clusters(features, labels, momentum=settings.momentum,
-                                        temperature=settings.temperature, margin=settings.margin)
+    memory = HybridMemory.from_clusters(
+        features, labels, momentum=settings.momentum, temperature=settings.temperature, margin=settings.margin
+    )
     return memory, labels

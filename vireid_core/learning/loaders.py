@@ -25,10 +25,13 @@ def training_views(modality: int, data: DataConfig, stage: StageSchedule) -> lis
     are fed twice (view 1, and view 2 with colour jitter and channel exchange), infrared ones once
     (colour jitter as the stage's ``schedule.stage{1,2}.color_jitter_ir`` says)."""
     if modality == VISIBLE:
-        return [train_transform(VISIBLE, height=data.height, width=data.width, view=1),
-                train_transform(VISIBLE, height=data.height, width=data.width, view=2)]
-    return [train_transform(INFRARED, height=data.height, width=data.width, view=1,
-                            color_jitter_ir=stage.color_jitter_ir)]
+        return [
+            train_transform(VISIBLE, height=data.height, width=data.width, view=1),
+            train_transform(VISIBLE, height=data.height, width=data.width, view=2),
+        ]
+    return [
+        train_transform(INFRARED, height=data.height, width=data.width, view=1, color_jitter_ir=stage.color_jitter_ir)
+    ]
 
 
 @dataclass
@@ -60,10 +63,21 @@ class BatchStream:
         image_cache: a dict shared between streams to keep decoded images (None = no cache).
     """
 
-    def __init__(self, samples: Sequence[Sample], group_labels: np.ndarray, targets: np.ndarray,
-                 transforms: Sequence[Callable], *, batch_size: int, num_instances: int, seed: int,
-                 modality: int, num_workers: int = 0, pin_memory: bool = False,
-                 image_cache: dict | None = None) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        group_labels: np.ndarray,
+        targets: np.ndarray,
+        transforms: Sequence[Callable],
+        *,
+        batch_size: int,
+        num_instances: int,
+        seed: int,
+        modality: int,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        image_cache: dict | None = None,
+    ) -> None:
         if len(samples) == 0:
             raise ValueError("BatchStream needs at least one sample")
         self.modality = modality
@@ -73,15 +87,22 @@ class BatchStream:
         # happens in this process; worker processes would each fill a copy of their own.
         shared = image_cache if num_workers == 0 else None
         dataset = ImageListDataset(list(samples), list(transforms), targets, shared_cache=shared)
-        sampler = IdentityInstanceSampler(np.asarray(group_labels, dtype=np.int64), cams,
-                                          num_instances=num_instances, seed=seed)
+        sampler = IdentityInstanceSampler(
+            np.asarray(group_labels, dtype=np.int64), cams, num_instances=num_instances, seed=seed
+        )
         # Images one batch feeds the network (every view of ``batch_size`` samples), as configured.
         self.images_per_batch = batch_size * len(transforms)
         # A tiny epoch may hold fewer indices than one batch: shrink the batch rather than yield none.
         batch_size = max(1, min(batch_size, len(sampler)))
-        loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True,
-                            num_workers=num_workers, pin_memory=pin_memory,
-                            generator=torch.Generator().manual_seed(seed))
+        loader = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            drop_last=True,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+            generator=torch.Generator().manual_seed(seed),
+        )
         self.batches = IterLoader(loader)
 
     def next(self) -> Batch:

@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 
-def hybrid_loss(mean_scores: torch.Tensor, hard_scores: torch.Tensor, targets: torch.Tensor,
-                margin: float = 0.2) -> torch.Tensor:
+def hybrid_loss(
+    mean_scores: torch.Tensor, hard_scores: torch.Tensor, targets: torch.Tensor, margin: float = 0.2
+) -> torch.Tensor:
     """½ · [CE(hard_scores, y) + max(0, CE(mean_scores, y) − margin)] (docs/method.md §5).
 
     Args:
@@ -53,8 +54,9 @@ def select_prototypes(scores: torch.Tensor, positives: torch.Tensor, num_selecte
     return selected
 
 
-def multi_positive_loss(scores: torch.Tensor, targets: torch.Tensor, proto_label: torch.Tensor,
-                        num_selected: int = 50) -> torch.Tensor:
+def multi_positive_loss(
+    scores: torch.Tensor, targets: torch.Tensor, proto_label: torch.Tensor, num_selected: int = 50
+) -> torch.Tensor:
     """Multi-positive loss over split prototypes for one chunk of scores (docs/method.md §6).
 
     loss_i = −(1/|Pos_i|) · Σ_{p∈Pos_i} log softmax_{Sel_i}(s_i)[p], with Pos_i the prototypes of the same

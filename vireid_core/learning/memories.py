@@ -77,13 +77,13 @@ class MomentumSlotMemory(nn.Module):
 
     def _check_batch(self, features: torch.Tensor, targets: torch.Tensor) -> None:
         if features.dim() != 2 or features.shape[1] != self.mean_slots.shape[1]:
-            raise ValueError(f"features must have shape [n, {self.mean_slots.shape[1]}], "
-                             f"got {tuple(features.shape)}")
+            raise ValueError(f"features must have shape [n, {self.mean_slots.shape[1]}], got {tuple(features.shape)}")
         if targets.shape != (features.shape[0],):
             raise ValueError(f"targets must have shape [{features.shape[0]}], got {tuple(targets.shape)}")
         if targets.numel() and (targets.min() < 0 or targets.max() >= self.num_classes):
-            raise ValueError(f"targets must lie in 0..{self.num_classes - 1}, got range "
-                             f"{int(targets.min())}..{int(targets.max())}")
+            raise ValueError(
+                f"targets must lie in 0..{self.num_classes - 1}, got range {int(targets.min())}..{int(targets.max())}"
+            )
 
     def scores(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean scores, hard scores), each [n, C] = normalise(features) · slotsᵀ / τ.
@@ -126,14 +126,14 @@ class HybridMemory(MomentumSlotMemory):
         margin: hinge r on the mean-slot cross-entropy.
     """
 
-    def __init__(self, centroids: torch.Tensor, *, momentum: float = 0.1, temperature: float = 0.05,
-                 margin: float = 0.2) -> None:
+    def __init__(
+        self, centroids: torch.Tensor, *, momentum: float = 0.1, temperature: float = 0.05, margin: float = 0.2
+    ) -> None:
         super().__init__(centroids, momentum=momentum, temperature=temperature)
         self.margin = float(margin)
 
     @classmethod
-    def from_clusters(cls, features: torch.Tensor | np.ndarray, labels: np.ndarray, **kwargs: float
-                      ) -> HybridMemory:
+    def from_clusters(cls, features: torch.Tensor | np.ndarray, labels: np.ndarray, **kwargs: float) -> HybridMemory:
         """Memory from cluster centroids: mean of the un-normalised features of each label 0..C−1.
 
         Args:
@@ -167,9 +167,18 @@ class SplitPrototypeMemory(MomentumSlotMemory):
         loss_type: "multi_positive" (reference) or "hybrid" (CE over all prototypes, as docs/method.md §5).
     """
 
-    def __init__(self, prototypes: torch.Tensor, proto_label: torch.Tensor, proto_modality: torch.Tensor, *,
-                 momentum: float = 0.1, temperature: float = 0.05, num_selected: int = 50,
-                 loss_type: LossType = "multi_positive", margin: float = 0.2) -> None:
+    def __init__(
+        self,
+        prototypes: torch.Tensor,
+        proto_label: torch.Tensor,
+        proto_modality: torch.Tensor,
+        *,
+        momentum: float = 0.1,
+        temperature: float = 0.05,
+        num_selected: int = 50,
+        loss_type: LossType = "multi_positive",
+        margin: float = 0.2,
+    ) -> None:
         super().__init__(prototypes, momentum=momentum, temperature=temperature)
         if loss_type not in ("multi_positive", "hybrid"):
             raise ValueError(f"loss_type must be 'multi_positive' or 'hybrid', got {loss_type!r}")
@@ -191,10 +200,16 @@ class SplitPrototypeMemory(MomentumSlotMemory):
         return self.num_classes
 
     @classmethod
-    def from_global_clusters(cls, features: torch.Tensor | np.ndarray, global_labels: np.ndarray,
-                             modality: np.ndarray, *, split_prototypes: bool = True,
-                             loss_type: LossType | None = None, **kwargs: float
-                             ) -> tuple[SplitPrototypeMemory, np.ndarray]:
+    def from_global_clusters(
+        cls,
+        features: torch.Tensor | np.ndarray,
+        global_labels: np.ndarray,
+        modality: np.ndarray,
+        *,
+        split_prototypes: bool = True,
+        loss_type: LossType | None = None,
+        **kwargs: float,
+    ) -> tuple[SplitPrototypeMemory, np.ndarray]:
         """Build the prototypes from global clusters over [visible rows; infrared rows] (any row order).
 
         With ``split_prototypes`` (reference), for k = 0..K−1 in order: the visible prototype of cluster k
@@ -227,7 +242,7 @@ class SplitPrototypeMemory(MomentumSlotMemory):
         order = np.argsort(labels, kind="stable")
         starts = np.searchsorted(labels[order], np.arange(num_clusters + 1))
         for k in range(num_clusters):
-            members = order[starts[k]:starts[k + 1]]
+            members = order[starts[k] : starts[k + 1]]
             for m in group_modalities:
                 rows = members if m is None else members[modality[members] == m]
                 if rows.size == 0:
@@ -236,8 +251,13 @@ class SplitPrototypeMemory(MomentumSlotMemory):
                 prototypes.append(features[torch.from_numpy(rows)].mean(dim=0))
                 proto_label.append(k)
                 proto_modality.append(-1 if m is None else m)
-        memory = cls(torch.stack(prototypes), torch.tensor(proto_label), torch.tensor(proto_modality),
-                     loss_type=loss_type, **kwargs)
+        memory = cls(
+            torch.stack(prototypes),
+            torch.tensor(proto_label),
+            torch.tensor(proto_modality),
+            loss_type=loss_type,
+            **kwargs,
+        )
         return memory, proxy_index
 
     def loss(self, features: torch.Tensor, proxy_targets: torch.Tensor) -> torch.Tensor:
@@ -252,5 +272,7 @@ class SplitPrototypeMemory(MomentumSlotMemory):
         if self.loss_type == "hybrid":
             return hybrid_loss(mean_scores, hard_scores, proxy_targets, self.margin)
         labels = self.proto_label.to(features.device)
-        return 0.5 * (multi_positive_loss(hard_scores, proxy_targets, labels, self.num_selected)
-                      + multi_positive_loss(mean_scores, proxy_targets, labels, self.num_selected))
+        return 0.5 * (
+            multi_positive_loss(hard_scores, proxy_targets, labels, self.num_selected)
+            + multi_positive_loss(mean_scores, proxy_targets, labels, self.num_selected)
+        )

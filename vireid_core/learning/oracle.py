@@ -40,15 +40,18 @@ def oracle_budget(config: RunConfig) -> dict[str, Any]:
     ``equivalence`` (the rule in words).
     """
     s, o = config.schedule, config.optim
-    return {"iterations": s.iters * (s.stage1.epochs + 2 * s.stage2.epochs),
-            "batch_size": s.ir_batch + 2 * s.vis_batch, "lr": o.lr, "weight_decay": o.weight_decay,
-            "visible_channel_aug": ORACLE_VISIBLE_CHANNEL_AUG,
-            "equivalence": "optimiser steps = iters x (stage1.epochs + 2 x stage2.epochs); images per step = "
-                           "ir_batch + 2 x vis_batch; Adam at optim.lr / optim.weight_decay"}
+    return {
+        "iterations": s.iters * (s.stage1.epochs + 2 * s.stage2.epochs),
+        "batch_size": s.ir_batch + 2 * s.vis_batch,
+        "lr": o.lr,
+        "weight_decay": o.weight_decay,
+        "visible_channel_aug": ORACLE_VISIBLE_CHANNEL_AUG,
+        "equivalence": "optimiser steps = iters x (stage1.epochs + 2 x stage2.epochs); images per step = "
+        "ir_batch + 2 x vis_batch; Adam at optim.lr / optim.weight_decay",
+    }
 
 
-def train_oracle(model: nn.Module, dataset: ReIDDataset, config: RunConfig, *,
-                 progress: bool = True) -> dict[str, Any]:
+def train_oracle(model: nn.Module, dataset: ReIDDataset, config: RunConfig, *, progress: bool = True) -> dict[str, Any]:
     """Train ``model`` in place by identity classification on ``dataset.train`` with its TRUE pids.
 
     ``model`` should be the start of ``config`` (:func:`vireid_core.workflow.prepare_model`). The batch
@@ -59,11 +62,20 @@ def train_oracle(model: nn.Module, dataset: ReIDDataset, config: RunConfig, *,
     """
     budget = oracle_budget(config)
     device = resolve_device(config.device)
-    stats = pretrain_on_source(model, list(dataset.train), iterations=budget["iterations"],
-                               batch_size=budget["batch_size"], lr=budget["lr"],
-                               weight_decay=budget["weight_decay"], height=config.data.height,
-                               width=config.data.width, seed=config.seed, device=device, progress=progress,
-                               plan=plan_for_config(config, device),
-                               visible_channel_aug=budget["visible_channel_aug"])
+    stats = pretrain_on_source(
+        model,
+        list(dataset.train),
+        iterations=budget["iterations"],
+        batch_size=budget["batch_size"],
+        lr=budget["lr"],
+        weight_decay=budget["weight_decay"],
+        height=config.data.height,
+        width=config.data.width,
+        seed=config.seed,
+        device=device,
+        progress=progress,
+        plan=plan_for_config(config, device),
+        visible_channel_aug=budget["visible_channel_aug"],
+    )
     kept = ("final_loss", "final_accuracy", "seconds", "images_per_second", "num_identities", "num_images")
     return {**budget, **{key: stats[key] for key in kept}}

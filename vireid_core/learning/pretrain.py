@@ -39,8 +39,9 @@ class EitherView:
     :mod:`vireid_core.data.transforms`); returns what the chosen transform returns.
     """
 
-    def __init__(self, first: Callable[[Image.Image], torch.Tensor],
-                 second: Callable[[Image.Image], torch.Tensor], p: float) -> None:
+    def __init__(
+        self, first: Callable[[Image.Image], torch.Tensor], second: Callable[[Image.Image], torch.Tensor], p: float
+    ) -> None:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"EitherView: p must be in [0, 1], got {p!r}")
         self.first, self.second, self.p = first, second, p
@@ -64,18 +65,31 @@ def _batches(num_items: int, batch_size: int, iterations: int, rng: np.random.Ge
     while len(batches) < iterations:
         order = rng.permutation(num_items)
         for start in range(0, num_items - batch_size + 1, batch_size):
-            batches.append(order[start:start + batch_size].tolist())
+            batches.append(order[start : start + batch_size].tolist())
             if len(batches) == iterations:
                 break
     return batches
 
 
-def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iterations: int, batch_size: int = 64,
-                       lr: float = 1e-3, height: int = 128, width: int = 64, seed: int = 0,
-                       device: str | torch.device | None = None, progress: bool = True,
-                       label_smoothing: float = 0.1, weight_decay: float = 5e-4, num_workers: int = 0,
-                       cache_images: bool = True, plan: ComputePlan | None = None,
-                       visible_channel_aug: float = 0.0) -> dict[str, Any]:
+def pretrain_on_source(
+    model: nn.Module,
+    samples: Sequence[Sample],
+    *,
+    iterations: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    height: int = 128,
+    width: int = 64,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    label_smoothing: float = 0.1,
+    weight_decay: float = 5e-4,
+    num_workers: int = 0,
+    cache_images: bool = True,
+    plan: ComputePlan | None = None,
+    visible_channel_aug: float = 0.0,
+) -> dict[str, Any]:
     """Train ``model`` in place by identity classification on a labelled source set (both modalities).
 
     A temporary bias-free linear classifier over the BN-neck feature (train-mode output, D → number of
@@ -116,8 +130,7 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     if not 2 <= batch_size <= len(samples):
-        raise ValueError(f"batch_size must be in 2..{len(samples)} (the number of source samples), "
-                         f"got {batch_size}")
+        raise ValueError(f"batch_size must be in 2..{len(samples)} (the number of source samples), got {batch_size}")
     pids = np.array([s.pid for s in samples], dtype=np.int64)
     if (pids < 0).any():
         raise ValueError("source samples must carry identity labels (pid >= 0); found negative pids")
@@ -138,9 +151,14 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
     for m in (VISIBLE, INFRARED):
         rows = np.flatnonzero(modalities == m)
         if rows.size:
-            parts.append(ImageListDataset([samples[i] for i in rows],
-                                          [_transform(m, height, width, visible_channel_aug)],
-                                          labels[rows], cache_images=cache_images))
+            parts.append(
+                ImageListDataset(
+                    [samples[i] for i in rows],
+                    [_transform(m, height, width, visible_channel_aug)],
+                    labels[rows],
+                    cache_images=cache_images,
+                )
+            )
     dataset = ConcatDataset(parts)
     ordered_modality = torch.from_numpy(modalities[order])
 
@@ -181,7 +199,14 @@ def pretrain_on_source(model: nn.Module, samples: Sequence[Sample], *, iteration
     model.train(was_training)
     seconds = time.perf_counter() - started
     tail = min(50, len(losses))
-    return {"iterations": len(losses), "num_identities": int(identities.size), "num_images": len(samples),
-            "losses": losses, "accuracies": accuracies, "final_loss": float(np.mean(losses[-tail:])),
-            "final_accuracy": float(np.mean(accuracies[-tail:])),
-            "seconds": seconds, "images_per_second": len(losses) * batch_size / max(seconds, 1e-9)}
+    return {
+        "iterations": len(losses),
+        "num_identities": int(identities.size),
+        "num_images": len(samples),
+        "losses": losses,
+        "accuracies": accuracies,
+        "final_loss": float(np.mean(losses[-tail:])),
+        "final_accuracy": float(np.mean(accuracies[-tail:])),
+        "seconds": seconds,
+        "images_per_second": len(losses) * batch_size / max(seconds, 1e-9),
+    }

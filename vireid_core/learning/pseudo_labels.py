@@ -54,8 +54,7 @@ def _safe_cluster(dist, eps: float, min_samples: int, n: int) -> np.ndarray:
     return np.asarray(cluster_dbscan(dist, eps=eps, min_samples=min_samples), dtype=np.int64)
 
 
-def _intra_labels(features: np.ndarray, cfg: IntraClusteringConfig, eps: float, knn: KnnConfig | None
-                  ) -> np.ndarray:
+def _intra_labels(features: np.ndarray, cfg: IntraClusteringConfig, eps: float, knn: KnnConfig | None) -> np.ndarray:
     """Plain Jaccard + DBSCAN over the rows of one modality: int64 [n] labels, -1 for outliers."""
     n = len(features)
     sizes = feasible_k(cfg.k1, cfg.k2, [n], per_modality=False)
@@ -66,9 +65,18 @@ def _intra_labels(features: np.ndarray, cfg: IntraClusteringConfig, eps: float, 
     return _safe_cluster(dist, eps, cfg.min_samples, n)
 
 
-def associate(features: np.ndarray, modality: np.ndarray, intra_cfg: IntraClusteringConfig,
-              global_cfg: GlobalClusteringConfig, *, stage: int, seed: int, knn: KnnConfig | None = None,
-              true_ids: np.ndarray | None = None, progress: bool = False) -> EpochLabels:
+def associate(
+    features: np.ndarray,
+    modality: np.ndarray,
+    intra_cfg: IntraClusteringConfig,
+    global_cfg: GlobalClusteringConfig,
+    *,
+    stage: int,
+    seed: int,
+    knn: KnnConfig | None = None,
+    true_ids: np.ndarray | None = None,
+    progress: bool = False,
+) -> EpochLabels:
     """Cluster one epoch's features.
 
     Args:
@@ -139,13 +147,20 @@ def associate(features: np.ndarray, modality: np.ndarray, intra_cfg: IntraCluste
         sub_features, sub_modality = features[rows], modality[rows]
         # k1/k2 lowered to what this set allows (MAJ: at most twice the smaller modality); a set too
         # small for any k-reciprocal neighbour gives no global cluster, like the intra step
-        sizes = feasible_k(global_cfg.k1, global_cfg.k2, [len(vis_global), len(ir_rows)],
-                           per_modality=method.per_modality)
+        sizes = feasible_k(
+            global_cfg.k1, global_cfg.k2, [len(vis_global), len(ir_rows)], per_modality=method.per_modality
+        )
         if sizes is None:
             sub_labels = np.full(len(rows), -1, dtype=np.int64)
         else:
-            dist = method.distance(sub_features, sub_modality, k1=sizes[0], k2=sizes[1],
-                                   balanced_halves=global_cfg.balanced_halves, knn=knn)
+            dist = method.distance(
+                sub_features,
+                sub_modality,
+                k1=sizes[0],
+                k2=sizes[1],
+                balanced_halves=global_cfg.balanced_halves,
+                knn=knn,
+            )
             sub_labels = _safe_cluster(dist, global_cfg.eps, global_cfg.min_samples, len(rows))
         global_labels = np.full(n, -1, dtype=np.int64)
         global_labels[rows] = sub_labels
@@ -154,8 +169,13 @@ def associate(features: np.ndarray, modality: np.ndarray, intra_cfg: IntraCluste
         report["clusters_global"] = int(rep["n_clusters"])
         report["outliers_global"] = int((sub_labels == -1).sum())
         report["global_mixed_fraction"] = float(rep["mixed_cluster_fraction"])
-        for key in ("ari", "nmi", "cross_modality_pair_precision", "cross_modality_pair_recall",
-                    "single_modality_ceiling_ari"):
+        for key in (
+            "ari",
+            "nmi",
+            "cross_modality_pair_precision",
+            "cross_modality_pair_recall",
+            "single_modality_ceiling_ari",
+        ):
             if rep.get(key) is not None:
                 report[f"global_{key}"] = float(rep[key])
         report["seconds_global"] = time.perf_counter() - started

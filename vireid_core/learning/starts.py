@@ -49,8 +49,15 @@ def copy_visible_stem(model: nn.Module) -> None:
         model.stems[1].load_state_dict(model.stems[0].state_dict())
 
 
-def pretrain_start(model: nn.Module, source: Sequence[Sample], config: RunConfig, *,
-                   device: torch.device, plan: ComputePlan, progress: bool = True) -> dict[str, Any]:
+def pretrain_start(
+    model: nn.Module,
+    source: Sequence[Sample],
+    config: RunConfig,
+    *,
+    device: torch.device,
+    plan: ComputePlan,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Pretrain ``model`` in place on the labelled source set as ``config.pretrain`` says.
 
     With the defaults (``modalities="both"``, ``channel_aug=0``) this is exactly the call the workflow
@@ -59,9 +66,20 @@ def pretrain_start(model: nn.Module, source: Sequence[Sample], config: RunConfig
     """
     p = config.pretrain
     samples = start_samples(source, p.modalities)
-    stats = pretrain_on_source(model, samples, iterations=p.iterations, batch_size=p.batch_size, lr=p.lr,
-                               height=config.data.height, width=config.data.width, seed=config.seed,
-                               device=device, progress=progress, plan=plan, visible_channel_aug=p.channel_aug)
+    stats = pretrain_on_source(
+        model,
+        samples,
+        iterations=p.iterations,
+        batch_size=p.batch_size,
+        lr=p.lr,
+        height=config.data.height,
+        width=config.data.width,
+        seed=config.seed,
+        device=device,
+        progress=progress,
+        plan=plan,
+        visible_channel_aug=p.channel_aug,
+    )
     if p.modalities == "visible":
         copy_visible_stem(model)
     return stats

@@ -29,8 +29,9 @@ from vireid_core.model.weights import (
 )
 
 register_model("agw_resnet50")(build_agw_resnet50)
-register_model("resnet18_small",
-               config_options=lambda m: {**resnet_options(m), "width": m.width_multiplier})(build_resnet18_small)
+register_model("resnet18_small", config_options=lambda m: {**resnet_options(m), "width": m.width_multiplier})(
+    build_resnet18_small
+)
 register_model("effnet_lite0", config_options=lambda m: {})(build_effnet_lite0)  # no stride / non-local options
 
 __all__ = [

@@ -46,8 +46,7 @@ class NonLocalBlock(nn.Module):
         self.g = nn.Sequential(nn.Conv2d(in_channels, inter_channels, kernel_size=1))
         self.theta = nn.Conv2d(in_channels, inter_channels, kernel_size=1)
         self.phi = nn.Conv2d(in_channels, inter_channels, kernel_size=1)
-        self.W = nn.Sequential(nn.Conv2d(inter_channels, in_channels, kernel_size=1),
-                               nn.BatchNorm2d(in_channels))
+        self.W = nn.Sequential(nn.Conv2d(inter_channels, in_channels, kernel_size=1), nn.BatchNorm2d(in_channels))
         nn.init.zeros_(self.W[1].weight)
         nn.init.zeros_(self.W[1].bias)
 
@@ -55,11 +54,11 @@ class NonLocalBlock(nn.Module):
         """Return x + W(y) with y = (θᵀφ / HW)·g, shape [B, C, H, W] like the input."""
         batch, _, height, width = x.shape
         positions = height * width
-        g_x = self.g(x).flatten(2).transpose(1, 2)          # [B, HW, c]
+        g_x = self.g(x).flatten(2).transpose(1, 2)  # [B, HW, c]
         theta_x = self.theta(x).flatten(2).transpose(1, 2)  # [B, HW, c]
-        phi_x = self.phi(x).flatten(2)                      # [B, c, HW]
+        phi_x = self.phi(x).flatten(2)  # [B, c, HW]
         # (θ φ) g computed as θ (φ g): same numbers, no HW × HW matrix.
-        y = theta_x @ (phi_x @ g_x) / positions             # [B, HW, c]
+        y = theta_x @ (phi_x @ g_x) / positions  # [B, HW, c]
         y = y.transpose(1, 2).reshape(batch, self.inter_channels, height, width)
         return x + self.W(y)
 
@@ -91,8 +90,16 @@ def make_bn_neck(dim: int) -> nn.BatchNorm1d:
 
 def make_resnet_stem(conv1: nn.Conv2d, bn1: nn.BatchNorm2d) -> nn.Sequential:
     """ResNet stem conv1 + bn1 + ReLU + max-pool(3×3/2); child names match torchvision keys."""
-    return nn.Sequential(OrderedDict([("conv1", conv1), ("bn1", bn1), ("relu", nn.ReLU(inplace=True)),
-                                      ("maxpool", nn.MaxPool2d(kernel_size=3, stride=2, padding=1))]))
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("conv1", conv1),
+                ("bn1", bn1),
+                ("relu", nn.ReLU(inplace=True)),
+                ("maxpool", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
+            ]
+        )
+    )
 
 
 class ResNetBody(nn.Module):
@@ -106,8 +113,13 @@ class ResNetBody(nn.Module):
         nl_inter_channels: inter channels of every non-local block.
     """
 
-    def __init__(self, layers: Sequence[nn.Sequential], non_local_positions: Mapping[str, Sequence[int]],
-                 stage_channels: Sequence[int], nl_inter_channels: int = 1) -> None:
+    def __init__(
+        self,
+        layers: Sequence[nn.Sequential],
+        non_local_positions: Mapping[str, Sequence[int]],
+        stage_channels: Sequence[int],
+        nl_inter_channels: int = 1,
+    ) -> None:
         super().__init__()
         if len(layers) != 4 or len(stage_channels) != 4:
             raise ValueError("ResNetBody needs exactly four stages")
@@ -117,16 +129,17 @@ class ResNetBody(nn.Module):
         self.non_local_positions: dict[str, tuple[int, ...]] = {}
         for name, positions in non_local_positions.items():
             if name not in self.stage_names:
-                raise ValueError(f"unknown stage {name!r} for non-local blocks; expected one of "
-                                 f"{self.stage_names}")
+                raise ValueError(f"unknown stage {name!r} for non-local blocks; expected one of {self.stage_names}")
             stage = self.stage_names.index(name)
             positions = tuple(sorted(positions))
             if any(p < 0 or p >= len(layers[stage]) for p in positions):
-                raise ValueError(f"non-local positions {positions} out of range for {name} with "
-                                 f"{len(layers[stage])} blocks")
+                raise ValueError(
+                    f"non-local positions {positions} out of range for {name} with {len(layers[stage])} blocks"
+                )
             self.non_local_positions[name] = positions
-            self.add_module(f"nl_{name}", nn.ModuleList(
-                NonLocalBlock(stage_channels[stage], nl_inter_channels) for _ in positions))
+            self.add_module(
+                f"nl_{name}", nn.ModuleList(NonLocalBlock(stage_channels[stage], nl_inter_channels) for _ in positions)
+            )
         self.out_channels = stage_channels[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -173,13 +186,13 @@ class TwoStreamReID(nn.Module):
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"images must have shape [B, 3, H, W], got {tuple(images.shape)}")
         if modality.dim() != 1 or modality.shape[0] != images.shape[0]:
-            raise ValueError(f"modality must have shape [B] = [{images.shape[0]}], "
-                             f"got {tuple(modality.shape)}")
+            raise ValueError(f"modality must have shape [B] = [{images.shape[0]}], got {tuple(modality.shape)}")
         if modality.dtype in (torch.float16, torch.float32, torch.float64, torch.bool):
             raise ValueError(f"modality must be an integer tensor, got dtype {modality.dtype}")
         if images.shape[0] and (modality.min() < 0 or modality.max() >= NUM_MODALITIES):
-            raise ValueError(f"modality values must be 0 (visible) or 1 (infrared), got "
-                             f"{sorted(set(modality.tolist()))}")
+            raise ValueError(
+                f"modality values must be 0 (visible) or 1 (infrared), got {sorted(set(modality.tolist()))}"
+            )
 
     def stem_forward(self, images: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
         """Run every row through its modality's stem; returns the stem maps in the input row order."""
@@ -206,8 +219,7 @@ class TwoStreamReID(nn.Module):
         return F.normalize(feat, dim=1)
 
 
-def build_agw_resnet50(*, last_stride: int = 1, nl_inter_channels: int = 1,
-                       non_local: bool = True) -> TwoStreamReID:
+def build_agw_resnet50(*, last_stride: int = 1, nl_inter_channels: int = 1, non_local: bool = True) -> TwoStreamReID:
     """AGW two-stream ResNet-50 (docs/method.md §8), randomly initialised; D = 2048.
 
     Args:
@@ -224,7 +236,10 @@ def build_agw_resnet50(*, last_stride: int = 1, nl_inter_channels: int = 1,
     base = resnet50(weights=None)
     base.layer4[0].conv2.stride = (last_stride, last_stride)
     base.layer4[0].downsample[0].stride = (last_stride, last_stride)
-    body = ResNetBody([base.layer1, base.layer2, base.layer3, base.layer4],
-                      AGW_NON_LOCAL_POSITIONS if non_local else {}, (256, 512, 1024, 2048),
-                      nl_inter_channels=nl_inter_channels)
+    body = ResNetBody(
+        [base.layer1, base.layer2, base.layer3, base.layer4],
+        AGW_NON_LOCAL_POSITIONS if non_local else {},
+        (256, 512, 1024, 2048),
+        nl_inter_channels=nl_inter_channels,
+    )
     return TwoStreamReID("agw_resnet50", stems, body, 2048)

@@ -76,8 +76,9 @@ def architecture(name: str) -> Architecture:
     return _ARCHITECTURES[name]
 
 
-def build_model(arch: str, *, pretrained: str | Path | None = None, seed: int | None = None,
-                **options: Any) -> TwoStreamReID:
+def build_model(
+    arch: str, *, pretrained: str | Path | None = None, seed: int | None = None, **options: Any
+) -> TwoStreamReID:
     """Build the registered architecture ``arch`` with ``options``, then load its starting weights.
 
     Args:

@@ -23,15 +23,22 @@ def _basic_stage(inplanes: int, planes: int, blocks: int, stride: int) -> nn.Seq
     """A ResNet stage of BasicBlocks with torchvision's module names (downsample.0 / .1)."""
     downsample = None
     if stride != 1 or inplanes != planes:
-        downsample = nn.Sequential(nn.Conv2d(inplanes, planes, kernel_size=1, stride=stride, bias=False),
-                                   nn.BatchNorm2d(planes))
+        downsample = nn.Sequential(
+            nn.Conv2d(inplanes, planes, kernel_size=1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+        )
     layers = [BasicBlock(inplanes, planes, stride, downsample)]
     layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
     return nn.Sequential(*layers)
 
 
-def build_resnet18_small(*, width: float = 1.0, blocks: Sequence[int] = (2, 2, 2, 2), last_stride: int = 1,
-                         non_local: bool = False, nl_inter_channels: int = 1) -> TwoStreamReID:
+def build_resnet18_small(
+    *,
+    width: float = 1.0,
+    blocks: Sequence[int] = (2, 2, 2, 2),
+    last_stride: int = 1,
+    non_local: bool = False,
+    nl_inter_channels: int = 1,
+) -> TwoStreamReID:
     """Two-stream ResNet-18 with a width multiplier; D = round(512 · width).
 
     Args:
@@ -76,8 +83,9 @@ class EfficientNetBody(nn.Module):
     Drop-connect (stochastic depth) rate grows linearly with block index, as in the package.
     """
 
-    def __init__(self, blocks: nn.ModuleList, conv_head: nn.Module, bn_head: nn.BatchNorm2d,
-                 drop_connect_rate: float) -> None:
+    def __init__(
+        self, blocks: nn.ModuleList, conv_head: nn.Module, bn_head: nn.BatchNorm2d, drop_connect_rate: float
+    ) -> None:
         super().__init__()
         self.blocks = blocks
         self.conv_head = conv_head
@@ -104,10 +112,8 @@ def build_effnet_lite0(*, drop_connect_rate: float = 0.2) -> TwoStreamReID:
     stems = []
     body = None
     for m in range(NUM_MODALITIES):
-        net = EfficientNet.from_name("efficientnet-lite0", image_size=None,
-                                     drop_connect_rate=drop_connect_rate)
-        stems.append(nn.Sequential(OrderedDict([("conv", net._conv_stem), ("bn", net._bn0),
-                                                ("act", nn.ReLU6())])))
+        net = EfficientNet.from_name("efficientnet-lite0", image_size=None, drop_connect_rate=drop_connect_rate)
+        stems.append(nn.Sequential(OrderedDict([("conv", net._conv_stem), ("bn", net._bn0), ("act", nn.ReLU6())])))
         if m == 0:
             body = EfficientNetBody(net._blocks, net._conv_head, net._bn1, drop_connect_rate)
     return TwoStreamReID("effnet_lite0", stems, body, body.out_channels)

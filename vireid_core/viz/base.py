@@ -15,8 +15,13 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline", "nbagg", "widget",
-                                            "ipympl", "module://ipympl.backend_nbagg"):
+if matplotlib.get_backend().lower() not in (
+    "module://matplotlib_inline.backend_inline",
+    "nbagg",
+    "widget",
+    "ipympl",
+    "module://ipympl.backend_nbagg",
+):
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -29,8 +34,15 @@ STAGE_COLOURS = {1: "#7570b3", 2: "#e7298a"}
 def apply_style() -> None:
     """The project's one plotting style (seaborn whitegrid, readable fonts)."""
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 130, "axes.titleweight": "bold",
-                         "axes.titlesize": 11, "figure.titlesize": 12})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 130,
+            "axes.titleweight": "bold",
+            "axes.titlesize": 11,
+            "figure.titlesize": 12,
+        }
+    )
 
 
 def titled(fig: Figure, title: str) -> Figure:
@@ -81,14 +93,19 @@ def plot_training_curves(history: Sequence[dict[str, Any]]) -> plt.Figure:
     def series(key: str) -> list[float]:
         return [r.get(key) if r.get(key) is not None else float("nan") for r in history]
 
-    for key, label, colour in (("clusters_ir", "infrared", MODALITY_COLOURS[1]),
-                               ("clusters_vis", "visible (subset)", MODALITY_COLOURS[0]),
-                               ("clusters_global", "global", "black")):
+    for key, label, colour in (
+        ("clusters_ir", "infrared", MODALITY_COLOURS[1]),
+        ("clusters_vis", "visible (subset)", MODALITY_COLOURS[0]),
+        ("clusters_global", "global", "black"),
+    ):
         axes[0].plot(x, series(key), marker="o", label=label, color=colour)
     axes[0].set_title("pseudo identities per epoch")
-    for key, label, style in (("ari_ir", "ARI infrared", "-"), ("ari_vis", "ARI visible", "-"),
-                              ("global_ari", "ARI global", "-"),
-                              ("global_mixed_fraction", "mixed global clusters", "--")):
+    for key, label, style in (
+        ("ari_ir", "ARI infrared", "-"),
+        ("ari_vis", "ARI visible", "-"),
+        ("global_ari", "ARI global", "-"),
+        ("global_mixed_fraction", "mixed global clusters", "--"),
+    ):
         axes[1].plot(x, series(key), marker="o", linestyle=style, label=label)
     axes[1].set_ylim(0, 1)
     axes[1].set_title("pseudo-label quality (true ids, diagnostics only)")
@@ -109,9 +126,13 @@ def plot_training_curves(history: Sequence[dict[str, Any]]) -> plt.Figure:
 def plot_stage_results(evaluations: dict[str, Any]) -> plt.Figure:
     """Bar chart of Rank-1 and mAP (percent) per stage and search mode."""
     apply_style()
-    rows = [(stage, mode, metric, 100 * values[metric])
-            for stage, modes in evaluations.items() if stage != "selection"
-            for mode, values in modes.items() for metric in ("rank1", "mAP")]
+    rows = [
+        (stage, mode, metric, 100 * values[metric])
+        for stage, modes in evaluations.items()
+        if stage != "selection"
+        for mode, values in modes.items()
+        for metric in ("rank1", "mAP")
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     for ax, metric in zip(axes, ("rank1", "mAP"), strict=True):
         sub = [(s, m, v) for s, m, k, v in rows if k == metric]
@@ -120,8 +141,13 @@ def plot_stage_results(evaluations: dict[str, Any]) -> plt.Figure:
         width = 0.8 / max(len(stages), 1)
         for i, stage in enumerate(stages):
             values = [next((v for s, m, v in sub if s == stage and m == mode), 0.0) for mode in modes]
-            bars = ax.bar([j + i * width for j in range(len(modes))], values, width=width, label=stage,
-                          color=STAGE_COLOURS.get(i + 1))
+            bars = ax.bar(
+                [j + i * width for j in range(len(modes))],
+                values,
+                width=width,
+                label=stage,
+                color=STAGE_COLOURS.get(i + 1),
+            )
             ax.bar_label(bars, fmt="%.1f", fontsize=8)
         ax.set_xticks([j + width * (len(stages) - 1) / 2 for j in range(len(modes))], modes)
         ax.set_title({"rank1": "Rank-1 (%)", "mAP": "mAP (%)"}[metric])

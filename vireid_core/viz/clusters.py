@@ -11,12 +11,15 @@ from matplotlib.figure import Figure
 
 from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, detached_figure, plt, sns, titled
 
-PAIR_PALETTE = {"same id, same modality": "#1b7837", "same id, cross modality": "#a6dba0",
-                "different id, same modality": "#762a83", "different id, cross modality": "#c2a5cf"}
+PAIR_PALETTE = {
+    "same id, same modality": "#1b7837",
+    "same id, cross modality": "#a6dba0",
+    "different id, same modality": "#762a83",
+    "different id, cross modality": "#c2a5cf",
+}
 
 
-def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log_density: bool = False
-                                ) -> plt.Figure:
+def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log_density: bool = False) -> plt.Figure:
     """Density of pair distances by pair kind (outlined histograms), one panel per measure.
 
     ``table`` is :func:`vireid_core.analysis.distance_table` output (columns distance, pair, measure).
@@ -26,13 +29,26 @@ def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log
     """
     apply_style()
     measures = list(dict.fromkeys(np.asarray(table["measure"]).tolist()))
-    fig, axes = plt.subplots(1, len(measures), figsize=(4.4 * len(measures) + 2.2, 3.9), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(measures), figsize=(4.4 * len(measures) + 2.2, 3.9), squeeze=False, layout="constrained"
+    )
     for ax, measure in zip(axes[0], measures, strict=True):
         rows = np.asarray(table["measure"]) == measure
         data = {"distance": np.asarray(table["distance"])[rows], "pair": np.asarray(table["pair"])[rows]}
-        sns.histplot(data=data, x="distance", hue="pair", ax=ax, element="step", fill=False, stat="density",
-                     common_norm=False, bins=40, palette=PAIR_PALETTE, legend=False, linewidth=1.6)
+        sns.histplot(
+            data=data,
+            x="distance",
+            hue="pair",
+            ax=ax,
+            element="step",
+            fill=False,
+            stat="density",
+            common_norm=False,
+            bins=40,
+            palette=PAIR_PALETTE,
+            legend=False,
+            linewidth=1.6,
+        )
         if log_density:
             ax.set_yscale("log")
         cross = data["pair"] == "same id, cross modality"
@@ -45,16 +61,19 @@ def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log
     return fig
 
 
-KNN_STYLES = ({"color": "#7f7f7f", "linestyle": ":", "marker": "o", "markersize": 10, "markerfacecolor": "none"},
-              {"color": "#1f77b4", "linestyle": "--", "marker": "s", "markersize": 7, "markerfacecolor": "none"},
-              {"color": "#d62728", "linestyle": "-", "marker": "^", "markersize": 5})
+KNN_STYLES = (
+    {"color": "#7f7f7f", "linestyle": ":", "marker": "o", "markersize": 10, "markerfacecolor": "none"},
+    {"color": "#1f77b4", "linestyle": "--", "marker": "s", "markersize": 7, "markerfacecolor": "none"},
+    {"color": "#d62728", "linestyle": "-", "marker": "^", "markersize": 5},
+)
 """Line styles of :func:`plot_knn_composition`, one per model: colour, dash pattern and marker all differ,
 and markers shrink from model to model so points that coincide stay visible inside one another."""
 
 
-def plot_knn_composition(compositions: dict[str, dict[str, Any]],
-                         title: str = "How many of a sample's k nearest neighbours come from the other modality?"
-                         ) -> plt.Figure:
+def plot_knn_composition(
+    compositions: dict[str, dict[str, Any]],
+    title: str = "How many of a sample's k nearest neighbours come from the other modality?",
+) -> plt.Figure:
     """Share of other-modality samples among the k nearest neighbours, against k.
 
     ``compositions`` maps a model name to :func:`vireid_core.association.knn_modality_composition`
@@ -70,13 +89,15 @@ def plot_knn_composition(compositions: dict[str, dict[str, Any]],
             if name not in comp:
                 continue
             ks = sorted(int(k) for k in comp[name])
-            (line,) = ax.plot(ks, [comp[name][k] for k in ks], label=label, linewidth=1.6,
-                              **KNN_STYLES[index % len(KNN_STYLES)])
+            (line,) = ax.plot(
+                ks, [comp[name][k] for k in ks], label=label, linewidth=1.6, **KNN_STYLES[index % len(KNN_STYLES)]
+            )
             handles.setdefault(label, line)
             chance = comp["chance"][name]
         if chance is not None:
-            handles.setdefault("chance (random neighbours)",
-                               ax.axhline(chance, color="black", linestyle=(0, (1, 3)), linewidth=1.2))
+            handles.setdefault(
+                "chance (random neighbours)", ax.axhline(chance, color="black", linestyle=(0, (1, 3)), linewidth=1.2)
+            )
         ax.set_xlabel("k (nearest neighbours)")
         ax.set_title(f"{name} queries")
         ax.set_ylim(-0.02, 1)
@@ -94,8 +115,9 @@ def plot_embedding(coords: np.ndarray, modality: np.ndarray, true_ids: np.ndarra
     return plot_embeddings({"": coords}, modality, true_ids, title)
 
 
-def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray, true_ids: np.ndarray,
-                    title: str) -> plt.Figure:
+def plot_embeddings(
+    coords_by_name: dict[str, np.ndarray], modality: np.ndarray, true_ids: np.ndarray, title: str
+) -> plt.Figure:
     """One row per embedding (e.g. before / after training) of the same images: coloured by modality,
     and by identity (marker = modality, the same colour per identity in every row).
 
@@ -113,10 +135,18 @@ def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray,
         coords = np.asarray(coords)
         for m, marker in ((0, "o"), (1, "^")):
             rows = modality == m
-            row[0].scatter(coords[rows, 0], coords[rows, 1], s=8, alpha=0.7, color=MODALITY_COLOURS[m],
-                           label=MODALITY_LABELS[m])
-            row[1].scatter(coords[rows, 0], coords[rows, 1], s=10, alpha=0.8, c=colours[rows], marker=marker,
-                           label=f"{MODALITY_LABELS[m]} ({marker})")
+            row[0].scatter(
+                coords[rows, 0], coords[rows, 1], s=8, alpha=0.7, color=MODALITY_COLOURS[m], label=MODALITY_LABELS[m]
+            )
+            row[1].scatter(
+                coords[rows, 0],
+                coords[rows, 1],
+                s=10,
+                alpha=0.8,
+                c=colours[rows],
+                marker=marker,
+                label=f"{MODALITY_LABELS[m]} ({marker})",
+            )
         row[0].legend(markerscale=2)
         row[0].set_title("coloured by modality")
         row[0].set_ylabel(name, fontsize=9)
@@ -128,8 +158,14 @@ def plot_embeddings(coords_by_name: dict[str, np.ndarray], modality: np.ndarray,
     return titled(fig, title)
 
 
-def plot_cluster_compositions(labels_by_name: dict[str, np.ndarray], modality: np.ndarray, title: str,
-                              max_clusters: int = 40, *, detached: bool = False) -> Figure:
+def plot_cluster_compositions(
+    labels_by_name: dict[str, np.ndarray],
+    modality: np.ndarray,
+    title: str,
+    max_clusters: int = 40,
+    *,
+    detached: bool = False,
+) -> Figure:
     """Per clustering, the largest clusters as stacked bars of visible and infrared members.
 
     A cluster of one colour holds one modality only. ``detached=True`` draws into a figure pyplot does
@@ -144,8 +180,9 @@ def plot_cluster_compositions(labels_by_name: dict[str, np.ndarray], modality: n
         apply_style()
         fig = plt.figure(figsize=size, layout="constrained")
     axes = fig.subplots(len(labels_by_name), 1, squeeze=False)
-    n_bars = max(min(len(np.unique(np.asarray(lab)[np.asarray(lab) >= 0])), max_clusters)
-                 for lab in labels_by_name.values())
+    n_bars = max(
+        min(len(np.unique(np.asarray(lab)[np.asarray(lab) >= 0])), max_clusters) for lab in labels_by_name.values()
+    )
     for ax, (name, labels) in zip(axes[:, 0], labels_by_name.items(), strict=True):
         labels = np.asarray(labels)
         ids, sizes = np.unique(labels[labels >= 0], return_counts=True)
@@ -156,24 +193,42 @@ def plot_cluster_compositions(labels_by_name: dict[str, np.ndarray], modality: n
         ax.bar(x, vis, color=MODALITY_COLOURS[0], label="visible members")
         ax.bar(x, ir, bottom=vis, color=MODALITY_COLOURS[1], label="infrared members")
         mixed = int(np.count_nonzero((vis > 0) & (ir > 0)))
-        ax.set_title(f"{name}: {len(ids)} clusters, {mixed} of the {len(top)} largest hold both modalities, "
-                     f"{np.mean(labels < 0):.0%} outliers", fontsize=9)
+        ax.set_title(
+            f"{name}: {len(ids)} clusters, {mixed} of the {len(top)} largest hold both modalities, "
+            f"{np.mean(labels < 0):.0%} outliers",
+            fontsize=9,
+        )
         ax.set_xticks([])
         ax.set_xlim(-0.6, max(n_bars, 1) - 0.4)  # one bar width in every row
         ax.set_ylabel("members")
         if not len(top):
-            ax.text(0.5, 0.5, "no clusters (every image is an outlier)", transform=ax.transAxes, ha="center",
-                    va="center", fontsize=9, color="grey")
+            ax.text(
+                0.5,
+                0.5,
+                "no clusters (every image is an outlier)",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="grey",
+            )
     axes[0, 0].legend(fontsize=8, loc="upper right")
     axes[-1, 0].set_xlabel(f"clusters, largest first (at most {max_clusters})")
     fig.suptitle(title)
     return fig
 
 
-def plot_clustering_scores(reports: dict[str, dict[str, Any]], title: str,
-                           keys: Sequence[str] = ("n_clusters", "ari", "mixed_cluster_fraction",
-                                                  "cross_modality_pair_precision", "outlier_rate")
-                           ) -> plt.Figure:
+def plot_clustering_scores(
+    reports: dict[str, dict[str, Any]],
+    title: str,
+    keys: Sequence[str] = (
+        "n_clusters",
+        "ari",
+        "mixed_cluster_fraction",
+        "cross_modality_pair_precision",
+        "outlier_rate",
+    ),
+) -> plt.Figure:
     """Bar panels comparing clustering reports (:func:`vireid_core.association.clustering_report`)
     side by side: one panel per key, one bar per clustering. Returns the figure."""
     apply_style()
@@ -190,10 +245,14 @@ def plot_clustering_scores(reports: dict[str, dict[str, Any]], title: str,
     return titled(fig, title)
 
 
-def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, same_id: np.ndarray,
-                          top: int = 25,
-                          title: str = "Which samples carry the weight in the query's k-reciprocal encoding?",
-                          query_modality: int | None = None) -> plt.Figure:
+def plot_encoding_vectors(
+    vectors: dict[str, np.ndarray],
+    modality: np.ndarray,
+    same_id: np.ndarray,
+    top: int = 25,
+    title: str = "Which samples carry the weight in the query's k-reciprocal encoding?",
+    query_modality: int | None = None,
+) -> plt.Figure:
     """The largest entries of one query's encoding vector V'[q] for each distance (bars by weight).
 
     Bar colour = modality of that sample; hatched = a different person. ``query_modality`` (default:
@@ -207,13 +266,22 @@ def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, 
         order = np.argsort(-vec, kind="stable")[:top]
         order = order[vec[order] > 0]
         for x, j in enumerate(order):
-            ax.bar(x, vec[j], color=MODALITY_COLOURS[int(modality[j])], hatch=None if same_id[j] else "//",
-                   edgecolor="white" if same_id[j] else "black", linewidth=0.5)
+            ax.bar(
+                x,
+                vec[j],
+                color=MODALITY_COLOURS[int(modality[j])],
+                hatch=None if same_id[j] else "//",
+                edgecolor="white" if same_id[j] else "black",
+                linewidth=0.5,
+            )
         support = int(np.count_nonzero(vec > 0))
         own = query_modality if query_modality is not None else (modality[order[0]] if len(order) else 0)
         other = float(vec[modality != own].sum())
-        ax.set_title(f"{name}: {support} non-zero entries; weight on the other modality {other:.2f}, "
-                     f"on the same person {vec[same_id].sum():.2f}", fontsize=9)
+        ax.set_title(
+            f"{name}: {support} non-zero entries; weight on the other modality {other:.2f}, "
+            f"on the same person {vec[same_id].sum():.2f}",
+            fontsize=9,
+        )
         ax.set_xticks([])
         ax.set_ylabel("weight")
     handles = [plt.Rectangle((0, 0), 1, 1, color=MODALITY_COLOURS[m]) for m in (0, 1)]
@@ -222,8 +290,9 @@ def plot_encoding_vectors(vectors: dict[str, np.ndarray], modality: np.ndarray, 
     return titled(fig, title)
 
 
-def plot_parameter_sweep(rows: Sequence[dict[str, Any]],
-                         title: str = "How do k1 and eps change the clusters of each distance?") -> plt.Figure:
+def plot_parameter_sweep(
+    rows: Sequence[dict[str, Any]], title: str = "How do k1 and eps change the clusters of each distance?"
+) -> plt.Figure:
     """Static stand-in for the interactive panel: ARI and mixed-cluster share against eps, one line per
     (distance, k1). ``rows`` hold keys kind, k1, eps, ari, mixed_cluster_fraction. Returns the figure."""
     apply_style()
@@ -236,8 +305,14 @@ def plot_parameter_sweep(rows: Sequence[dict[str, Any]],
         for kind in kinds:
             for k1 in k1s:
                 sel = sorted((r for r in rows if r["kind"] == kind and r["k1"] == k1), key=lambda r: r["eps"])
-                ax.plot([r["eps"] for r in sel], [r[key] for r in sel], marker="o", linestyle=styles[k1],
-                        color=colours[kind], label=f"{kind}, k1={k1}")
+                ax.plot(
+                    [r["eps"] for r in sel],
+                    [r[key] for r in sel],
+                    marker="o",
+                    linestyle=styles[k1],
+                    color=colours[kind],
+                    label=f"{kind}, k1={k1}",
+                )
         ax.set_xlabel("eps")
         ax.set_title(key.replace("_", " "))
         ax.set_ylim(-0.02, 1.02)

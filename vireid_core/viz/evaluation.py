@@ -11,8 +11,9 @@ from matplotlib.ticker import MaxNLocator
 from vireid_core.viz.base import apply_style, plt, sns, titled
 
 
-def plot_cmc(curves: dict[str, Sequence[float]],
-             title: str = "How often is the right person within the first k gallery images?") -> plt.Figure:
+def plot_cmc(
+    curves: dict[str, Sequence[float]], title: str = "How often is the right person within the first k gallery images?"
+) -> plt.Figure:
     """CMC curves (Rank-k accuracy in % against k), one line per setting. Returns the figure."""
     apply_style()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -29,10 +30,11 @@ def plot_cmc(curves: dict[str, Sequence[float]],
     return fig
 
 
-def plot_ablation(aggregate: dict[str, dict[str, dict[str, float]]],
-                  metrics: Sequence[str] = ("all_rank1", "all_mAP", "global_mixed_fraction",
-                                            "global_cross_modality_pair_precision"),
-                  title: str = "What does each BMIL component add?") -> plt.Figure:
+def plot_ablation(
+    aggregate: dict[str, dict[str, dict[str, float]]],
+    metrics: Sequence[str] = ("all_rank1", "all_mAP", "global_mixed_fraction", "global_cross_modality_pair_precision"),
+    title: str = "What does each BMIL component add?",
+) -> plt.Figure:
     """Bar chart of the ablation (``run_ablation(...)["aggregate"]``): one panel per metric, one bar
     per configuration with the std over seeds as error bar. Retrieval in %, fractions as given."""
     apply_style()
@@ -44,13 +46,19 @@ def plot_ablation(aggregate: dict[str, dict[str, dict[str, float]]],
         stds = [aggregate[n].get(metric, {}).get("std", 0.0) for n in names]
         bars = ax.bar(names, means, yerr=stds, color=colours, capsize=3)
         ax.bar_label(bars, fmt="%.2f" if metric.startswith("global") else "%.1f", fontsize=7)
-        ax.set_title(metric.replace("global_cross_modality_pair_", "cross-modality pair ").replace("_", " ")
-                     .replace("rank1", "Rank-1 (%)").replace("mAP", "mAP (%)"), fontsize=9)
+        ax.set_title(
+            metric.replace("global_cross_modality_pair_", "cross-modality pair ")
+            .replace("_", " ")
+            .replace("rank1", "Rank-1 (%)")
+            .replace("mAP", "mAP (%)"),
+            fontsize=9,
+        )
     return titled(fig, title)
 
 
-def ablation_rows(aggregate: dict[str, dict[str, dict[str, float]]], descriptions: dict[str, str] | None = None
-                  ) -> list[dict[str, Any]]:
+def ablation_rows(
+    aggregate: dict[str, dict[str, dict[str, float]]], descriptions: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Flat rows (config, description, every metric's mean) for printing the ablation as a table."""
     rows = []
     for name, metrics in aggregate.items():

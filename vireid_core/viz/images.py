@@ -28,9 +28,12 @@ def _show(ax: plt.Axes, sample: Sample, frame: str | None = None, label: str | N
         ax.set_title(label, fontsize=7, fontweight="normal")
 
 
-def plot_modality_samples(samples: Sequence[Sample], pids: Sequence[int], per_modality: int = 4,
-                          title: str = "What does one person look like to a visible and to an infrared camera?"
-                          ) -> plt.Figure:
+def plot_modality_samples(
+    samples: Sequence[Sample],
+    pids: Sequence[int],
+    per_modality: int = 4,
+    title: str = "What does one person look like to a visible and to an infrared camera?",
+) -> plt.Figure:
     """A grid: one row per identity in ``pids``, ``per_modality`` visible then infrared images.
 
     Frames are coloured by modality (visible orange, infrared teal). Returns the figure.
@@ -55,13 +58,18 @@ def plot_modality_samples(samples: Sequence[Sample], pids: Sequence[int], per_mo
                 else:
                     ax.axis("off")
     for m in (0, 1):
-        axes[0, m * per_modality].annotate(MODALITY_LABELS[m], (0, 1.35), xycoords="axes fraction",
-                                           color=MODALITY_COLOURS[m], fontweight="bold")
+        axes[0, m * per_modality].annotate(
+            MODALITY_LABELS[m], (0, 1.35), xycoords="axes fraction", color=MODALITY_COLOURS[m], fontweight="bold"
+        )
     return titled(fig, title)
 
 
-def plot_neighbour_strips(samples: Sequence[Sample], query: int, lists: dict[str, Sequence[int]],
-                          title: str = "Whom does the query see as its nearest neighbours?") -> plt.Figure:
+def plot_neighbour_strips(
+    samples: Sequence[Sample],
+    query: int,
+    lists: dict[str, Sequence[int]],
+    title: str = "Whom does the query see as its nearest neighbours?",
+) -> plt.Figure:
     """One row per neighbour list: the query image, then its neighbours in rank order.
 
     Frames: modality colour; the caption under each neighbour says whether it is the same person
@@ -83,15 +91,19 @@ def plot_neighbour_strips(samples: Sequence[Sample], query: int, lists: dict[str
             mark = "✓" if s.pid == q.pid else "✗"
             _show(ax, s, MODALITY_COLOURS[s.modality], f"{c}. {mark}")
         other = sum(samples[int(i)].modality != q.modality for i in ids)
-        axes[r, -1].annotate(f"{other}/{len(ids)} other modality", (1.05, 0.5), xycoords="axes fraction",
-                             fontsize=8, va="center")
+        axes[r, -1].annotate(
+            f"{other}/{len(ids)} other modality", (1.05, 0.5), xycoords="axes fraction", fontsize=8, va="center"
+        )
     return titled(fig, title)
 
 
-def plot_retrieval_gallery(queries: Sequence[Sample], gallery: Sequence[Sample], ranked: np.ndarray,
-                           correct: np.ndarray,
-                           title: str = "Which gallery images does the model rank first for an infrared query?"
-                           ) -> plt.Figure:
+def plot_retrieval_gallery(
+    queries: Sequence[Sample],
+    gallery: Sequence[Sample],
+    ranked: np.ndarray,
+    correct: np.ndarray,
+    title: str = "Which gallery images does the model rank first for an infrared query?",
+) -> plt.Figure:
     """Each row: a query, then its top-k gallery images framed green (same person) or red.
 
     ``ranked`` int [Q, k] gallery row ids, ``correct`` bool [Q, k] (see
@@ -100,8 +112,9 @@ def plot_retrieval_gallery(queries: Sequence[Sample], gallery: Sequence[Sample],
     apply_style()
     ranked, correct = np.asarray(ranked), np.asarray(correct)
     if ranked.shape != correct.shape or ranked.shape[0] != len(queries):
-        raise ValueError(f"ranked {ranked.shape} and correct {correct.shape} must both be [len(queries)="
-                         f"{len(queries)}, k]")
+        raise ValueError(
+            f"ranked {ranked.shape} and correct {correct.shape} must both be [len(queries)={len(queries)}, k]"
+        )
     k = ranked.shape[1]
     fig, axes = plt.subplots(len(queries), k + 1, figsize=(0.95 * (k + 1), 2.0 * len(queries)), squeeze=False)
     for r, q in enumerate(queries):

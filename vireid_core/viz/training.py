@@ -21,9 +21,11 @@ def _series(history: Sequence[dict[str, Any]], *keys: str) -> list[float]:
     return values
 
 
-def plot_live_training(history: Sequence[dict[str, Any]], iteration_losses: Sequence[dict[str, Any]],
-                       title: str = "Is training converging, and are the clusters getting better?"
-                       ) -> plt.Figure:
+def plot_live_training(
+    history: Sequence[dict[str, Any]],
+    iteration_losses: Sequence[dict[str, Any]],
+    title: str = "Is training converging, and are the clusters getting better?",
+) -> plt.Figure:
     """2×2 view of a run so far: per-iteration losses, clusters per epoch, ARI per epoch, and the
     cross-modality mixing of the global clusters (stage 2). Returns the figure."""
     apply_style()
@@ -43,20 +45,31 @@ def plot_live_training(history: Sequence[dict[str, Any]], iteration_losses: Sequ
     ax.legend(fontsize=8)
     x = list(range(len(history)))
     ticks = [f"S{r['stage']}E{r['epoch']}" for r in history]
-    for key, label, colour in (("clusters_ir", "infrared", MODALITY_COLOURS[1]),
-                               ("clusters_vis", "visible subset", MODALITY_COLOURS[0]),
-                               ("clusters_global", "global", "black")):
+    for key, label, colour in (
+        ("clusters_ir", "infrared", MODALITY_COLOURS[1]),
+        ("clusters_vis", "visible subset", MODALITY_COLOURS[0]),
+        ("clusters_global", "global", "black"),
+    ):
         axes[0, 1].plot(x, _series(history, key), marker="o", color=colour, label=label)
     axes[0, 1].set_title("pseudo identities (clusters) per epoch")
     for key, label in (("ari_ir", "infrared"), ("ari_vis", "visible"), ("global_ari", "global")):
         axes[1, 0].plot(x, _series(history, key), marker="o", label=label)
     axes[1, 0].set_title("ARI of the pseudo labels vs the true ids")
     axes[1, 0].set_ylim(-0.02, 1.02)
-    axes[1, 1].plot(x, _series(history, "global_mixed_fraction"), marker="o", color=STAGE_COLOURS[2],
-                    label="global clusters holding both modalities")
-    axes[1, 1].plot(x, _series(history, "global_cross_pair_precision",
-                                                 "global_cross_modality_pair_precision"), marker="s",
-                    color="grey", label="cross-modality pair precision")
+    axes[1, 1].plot(
+        x,
+        _series(history, "global_mixed_fraction"),
+        marker="o",
+        color=STAGE_COLOURS[2],
+        label="global clusters holding both modalities",
+    )
+    axes[1, 1].plot(
+        x,
+        _series(history, "global_cross_pair_precision", "global_cross_modality_pair_precision"),
+        marker="s",
+        color="grey",
+        label="cross-modality pair precision",
+    )
     axes[1, 1].set_title("cross-modality mixing (stage 2)")
     axes[1, 1].set_ylim(-0.02, 1.02)
     for a in (axes[0, 1], axes[1, 0], axes[1, 1]):
@@ -72,8 +85,9 @@ class LiveTrainingPlot(Callback):
     It only listens to the engine's hooks: there is no second training loop.
     """
 
-    def __init__(self, figures_dir: str | Path | None = None, name: str = "03_live_training",
-                 display: bool = True) -> None:
+    def __init__(
+        self, figures_dir: str | Path | None = None, name: str = "03_live_training", display: bool = True
+    ) -> None:
         self.figures_dir, self.name, self.display = figures_dir, name, display
         self.history: list[dict[str, Any]] = []
         self.associations: list[dict[str, Any]] = []
@@ -108,10 +122,15 @@ class LiveTrainingPlot(Callback):
         plt.close(fig)
 
 
-def plot_prototypes(coords: np.ndarray, labels: np.ndarray, modality: np.ndarray, proto_coords: np.ndarray,
-                    proto_cluster: np.ndarray, proto_modality: np.ndarray,
-                    title: str = "Where do the visible and infrared prototypes of a mixed cluster sit?"
-                    ) -> plt.Figure:
+def plot_prototypes(
+    coords: np.ndarray,
+    labels: np.ndarray,
+    modality: np.ndarray,
+    proto_coords: np.ndarray,
+    proto_cluster: np.ndarray,
+    proto_modality: np.ndarray,
+    title: str = "Where do the visible and infrared prototypes of a mixed cluster sit?",
+) -> plt.Figure:
     """Members of a few global clusters (dots, marker = modality) with their split prototypes (large
     stars) in a 2-D projection; a line joins the two prototypes of one cluster, the pair the
     multi-positive loss pulls together. Returns the figure."""
@@ -127,8 +146,16 @@ def plot_prototypes(coords: np.ndarray, labels: np.ndarray, modality: np.ndarray
         own = np.flatnonzero(np.asarray(proto_cluster) == c)
         ax.plot(proto_coords[own, 0], proto_coords[own, 1], color=palette[c], linewidth=1.5)
         for p in own:
-            ax.scatter(proto_coords[p, 0], proto_coords[p, 1], s=260, marker="*", color=palette[c],
-                       edgecolor=MODALITY_COLOURS[int(proto_modality[p])], linewidth=2, zorder=3)
+            ax.scatter(
+                proto_coords[p, 0],
+                proto_coords[p, 1],
+                s=260,
+                marker="*",
+                color=palette[c],
+                edgecolor=MODALITY_COLOURS[int(proto_modality[p])],
+                linewidth=2,
+                zorder=3,
+            )
     ax.scatter([], [], marker="o", color="grey", label="visible member")
     ax.scatter([], [], marker="^", color="grey", label="infrared member")
     ax.scatter([], [], marker="*", s=160, color="white", edgecolor=MODALITY_COLOURS[0], label="visible prototype")

@@ -45,9 +45,18 @@ class ClusterExplorerPanel:
         last_error: the exception of the last failed drawing, or None.
     """
 
-    def __init__(self, explorer: Any, *, k1_values: Sequence[int], k2_values: Sequence[int],
-                 eps_values: Sequence[float], min_samples: int = 4, initial: dict[str, Any] | None = None,
-                 debounce: float = 0.3, dpi: int = 100) -> None:
+    def __init__(
+        self,
+        explorer: Any,
+        *,
+        k1_values: Sequence[int],
+        k2_values: Sequence[int],
+        eps_values: Sequence[float],
+        min_samples: int = 4,
+        initial: dict[str, Any] | None = None,
+        debounce: float = 0.3,
+        dpi: int = 100,
+    ) -> None:
         """
         Args:
             explorer: a ``ClusterExplorer`` (neighbour graphs of the features, cached Jaccard matrices).
@@ -65,8 +74,13 @@ class ClusterExplorerPanel:
         eps_options = [round(float(e), 3) for e in eps_values]
 
         def slider(name: str, options: list[Any], value: Any) -> Any:
-            return widgets.SelectionSlider(options=options, value=value, description=name, continuous_update=False,
-                                           layout=widgets.Layout(width="300px"))
+            return widgets.SelectionSlider(
+                options=options,
+                value=value,
+                description=name,
+                continuous_update=False,
+                layout=widgets.Layout(width="300px"),
+            )
 
         self.k1 = slider("k1", list(k1_values), initial.get("k1", k1_values[0]))
         self.k2 = slider("k2", list(k2_values), initial.get("k2", k2_values[0]))
@@ -104,11 +118,17 @@ class ClusterExplorerPanel:
         for kind in KINDS:
             labels[kind], report = self.explorer.cluster(kind, k1, k2_used, eps, self.min_samples)
             ari = report.get("ari")
-            lines.append(f"<b>{kind}</b>: {report['n_clusters']} clusters, "
-                         f"ARI {'–' if ari is None else f'{ari:.3f}'}, mixed {report['mixed_cluster_fraction']:.2f}")
+            lines.append(
+                f"<b>{kind}</b>: {report['n_clusters']} clusters, "
+                f"ARI {'–' if ari is None else f'{ari:.3f}'}, mixed {report['mixed_cluster_fraction']:.2f}"
+            )
         k2_text = f"{k2_used}" if k2_used == k2 else f"{k2_used} (slider {k2}, capped at k1/2)"
-        fig = plot_cluster_compositions(labels, self.explorer.modality, detached=True,
-                                        title=f"Which clusters form at k1={k1}, k2={k2_text}, eps={eps:g}?")
+        fig = plot_cluster_compositions(
+            labels,
+            self.explorer.modality,
+            detached=True,
+            title=f"Which clusters form at k1={k1}, k2={k2_text}, eps={eps:g}?",
+        )
         shown = f"k1={k1}, k2={k2}, eps={eps:g}"
         return figure_png(fig, dpi=self.dpi), f"<code>{shown}</code> &nbsp;→&nbsp; " + " &nbsp;|&nbsp; ".join(lines)
 

@@ -49,13 +49,20 @@ def choose_backend(knn: KnnConfig, n_rows: int) -> str:
     # The bfloat16 screen only pays off with bfloat16 matrix units and a long GEMM; it is a
     # hardware check, not a timing, so a machine always makes the same choice.
     wants_screen = knn.screen == "bf16" or (
-        knn.screen == "auto" and n_rows >= knn.screen_min_rows and cpu_has_bf16_matrix_units())
+        knn.screen == "auto" and n_rows >= knn.screen_min_rows and cpu_has_bf16_matrix_units()
+    )
     return "screened" if wants_screen else "exact"
 
 
-def nearest_neighbours(features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *,
-                       metric: str, knn: KnnConfig | None = None,
-                       stats: dict[str, float] | None = None) -> Lists:
+def nearest_neighbours(
+    features: np.ndarray,
+    group_bounds: list[int],
+    k_per_group: list[int],
+    *,
+    metric: str,
+    knn: KnnConfig | None = None,
+    stats: dict[str, float] | None = None,
+) -> Lists:
     """Per-group top-k of every row against all rows (self included), by the back end ``knn`` picks.
 
     Args:
@@ -80,22 +87,33 @@ def nearest_neighbours(features: np.ndarray, group_bounds: list[int], k_per_grou
     if metric not in ("l2", "ip"):
         raise ValueError(f"metric must be 'l2' or 'ip', got {metric!r}")
     if features.ndim != 2 or features.dtype != np.float32 or not features.flags.c_contiguous:
-        raise ValueError(f"features must be a C-contiguous float32 [N, D] array, got {features.dtype} "
-                         f"of shape {features.shape}")
+        raise ValueError(
+            f"features must be a C-contiguous float32 [N, D] array, got {features.dtype} of shape {features.shape}"
+        )
     n = features.shape[0]
     sizes = np.diff(group_bounds)
     if group_bounds[0] != 0 or group_bounds[-1] != n or (sizes < 1).any() or len(k_per_group) != len(sizes):
-        raise ValueError(f"group_bounds {list(group_bounds)} must run from 0 to N = {n} in non-empty "
-                         f"groups, one k per group (got {list(k_per_group)})")
+        raise ValueError(
+            f"group_bounds {list(group_bounds)} must run from 0 to N = {n} in non-empty "
+            f"groups, one k per group (got {list(k_per_group)})"
+        )
     if any(not 1 <= k <= size for k, size in zip(k_per_group, sizes, strict=True)):
-        raise ValueError(f"each k must lie in [1, group size]; got k {list(k_per_group)} for groups "
-                         f"of {sizes.tolist()} rows")
+        raise ValueError(
+            f"each k must lie in [1, group size]; got k {list(k_per_group)} for groups of {sizes.tolist()} rows"
+        )
     backend = choose_backend(knn, n)
     if backend == "exact":
         return exact_grouped_topk(features, group_bounds, k_per_group, metric=metric, block_size=knn.block_size)
     if backend == "screened":
-        return screened_grouped_topk(features, group_bounds, k_per_group, metric=metric,
-                                     block_size=knn.block_size, margin=knn.screen_margin, stats=stats)
+        return screened_grouped_topk(
+            features,
+            group_bounds,
+            k_per_group,
+            metric=metric,
+            block_size=knn.block_size,
+            margin=knn.screen_margin,
+            stats=stats,
+        )
     if backend == "ivf_blas":
         return partitioned_grouped_topk(features, group_bounds, k_per_group, metric=metric, config=knn)
     return faiss_grouped_topk(features, group_bounds, k_per_group, metric=metric, config=knn)

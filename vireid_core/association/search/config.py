@@ -48,8 +48,7 @@ class KnnConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"KnnConfig.method must be one of {', '.join(map(repr, METHODS))}, "
-                             f"got {self.method!r}")
+            raise ValueError(f"KnnConfig.method must be one of {', '.join(map(repr, METHODS))}, got {self.method!r}")
         if self.screen not in SCREENS:
             raise ValueError(f"KnnConfig.screen must be 'auto', 'bf16' or 'off', got {self.screen!r}")
         if self.screen_margin < 1:

@@ -24,8 +24,9 @@ def insert(best_s, best_i, row, score, ident, k):  # pragma: no cover - compiled
     if score > worst_s or (score == worst_s and ident >= best_i[row, k - 1]):
         return
     pos = k - 1
-    while pos > 0 and (best_s[row, pos - 1] > score
-                       or (best_s[row, pos - 1] == score and best_i[row, pos - 1] > ident)):
+    while pos > 0 and (
+        best_s[row, pos - 1] > score or (best_s[row, pos - 1] == score and best_i[row, pos - 1] > ident)
+    ):
         best_s[row, pos] = best_s[row, pos - 1]
         best_i[row, pos] = best_i[row, pos - 1]
         pos -= 1
@@ -46,8 +47,9 @@ def update_rows(sims, col_lo, col_hi, sim_offset, norms, use_l2, best_s, best_i,
 
 
 @numba.njit(parallel=True, cache=True)
-def _update_cols(sims, query_lo, query_hi, cand_lo, cand_hi, offset, norms, use_l2, best_s, best_i
-                 ):  # pragma: no cover - compiled
+def _update_cols(
+    sims, query_lo, query_hi, cand_lo, cand_hi, offset, norms, use_l2, best_s, best_i
+):  # pragma: no cover - compiled
     """Transposed update: query rows [query_lo, query_hi) against candidate rows [cand_lo, cand_hi),
     reading sims[cand - offset, query - offset] (chunks of 16 queries keep the reads contiguous)."""
     k = best_s.shape[1]
@@ -63,8 +65,9 @@ def _update_cols(sims, query_lo, query_hi, cand_lo, cand_hi, offset, norms, use_
                 insert(best_s, best_i, query, score, cand, k)
 
 
-def exact_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *,
-                       metric: str, block_size: int = 1024) -> list[tuple[np.ndarray, np.ndarray]]:
+def exact_grouped_topk(
+    features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *, metric: str, block_size: int = 1024
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Exact per-group top-k of every row against all rows (self included), in float32.
 
     Args:
@@ -83,13 +86,20 @@ def exact_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_grou
     norms = np.einsum("nd,nd->n", features, features).astype(np.float32)
     groups = list(zip(group_bounds[:-1], group_bounds[1:], strict=True))
     # [r, N - start]: the upper-triangle band of F Fᵀ for rows start..stop
-    return blocked_grouped_topk(n, groups, k_per_group, norms, use_l2, block_size,
-                                lambda start, stop: features[start:stop] @ features[start:].T)
+    return blocked_grouped_topk(
+        n, groups, k_per_group, norms, use_l2, block_size, lambda start, stop: features[start:stop] @ features[start:].T
+    )
 
 
-def blocked_grouped_topk(n: int, groups: list[tuple[int, int]], widths: list[int], norms: np.ndarray,
-                         use_l2: bool, block_size: int, band: Callable[[int, int], np.ndarray]
-                         ) -> list[tuple[np.ndarray, np.ndarray]]:
+def blocked_grouped_topk(
+    n: int,
+    groups: list[tuple[int, int]],
+    widths: list[int],
+    norms: np.ndarray,
+    use_l2: bool,
+    block_size: int,
+    band: Callable[[int, int], np.ndarray],
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """The running per-group top-``widths[g]`` over the upper triangle of a similarity matrix.
 
     Args:
@@ -116,6 +126,5 @@ def blocked_grouped_topk(n: int, groups: list[tuple[int, int]], widths: list[int
             if lo < g_hi:  # block rows against the group's columns >= start
                 update_rows(sims, lo, g_hi, start, norms, use_l2, scores, ids, start)
             if g_lo < stop and g_hi > start and stop < n:  # later rows against the block's columns
-                _update_cols(sims, stop, n, max(g_lo, start), min(g_hi, stop), start, norms, use_l2,
-                             scores, ids)
+                _update_cols(sims, stop, n, max(g_lo, start), min(g_hi, stop), start, norms, use_l2, scores, ids)
     return best

@@ -38,8 +38,9 @@ def _build_index(base: np.ndarray, metric: str, k: int, config: KnnConfig):
     return index
 
 
-def faiss_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *,
-                       metric: str, config: KnnConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+def faiss_grouped_topk(
+    features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *, metric: str, config: KnnConfig
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per-group top-k searched with one faiss index per group (``config.method``: flat, HNSW or IVF).
 
     Args:

@@ -52,8 +52,15 @@ def _train_cells(features: np.ndarray, lo: int, hi: int, nlist: int, use_l2: boo
     rng = np.random.default_rng(config.seed)
     sample = np.sort(rng.choice(size, min(size, 40 * nlist), replace=False)) + lo
     training = features[sample]
-    kmeans = faiss.Kmeans(dim, nlist, niter=12, seed=config.seed, spherical=not use_l2,
-                          max_points_per_centroid=40, min_points_per_centroid=1)
+    kmeans = faiss.Kmeans(
+        dim,
+        nlist,
+        niter=12,
+        seed=config.seed,
+        spherical=not use_l2,
+        max_points_per_centroid=40,
+        min_points_per_centroid=1,
+    )
     kmeans.train(training)
     del training
     quantizer = faiss.IndexFlatL2(dim) if use_l2 else faiss.IndexFlatIP(dim)
@@ -64,17 +71,18 @@ def _train_cells(features: np.ndarray, lo: int, hi: int, nlist: int, use_l2: boo
 def _scan_cell(features, members, queries, norms, use_l2, best_s, best_i, query_buf, sims_buf) -> None:
     """Exact scan of one cell: every query row against every member row, in bounded tiles."""
     for m_lo in range(0, members.size, TILE_MEMBERS):
-        cand = members[m_lo:m_lo + TILE_MEMBERS]
+        cand = members[m_lo : m_lo + TILE_MEMBERS]
         cand_t = features[cand].T  # [D, c]: one gather per member tile
         for q_lo in range(0, queries.size, TILE_QUERIES):
-            rows = queries[q_lo:q_lo + TILE_QUERIES]
-            gathered = np.take(features, rows, axis=0, out=query_buf[:rows.size])
-            sims = np.matmul(gathered, cand_t, out=sims_buf[:rows.size, :cand.size])
+            rows = queries[q_lo : q_lo + TILE_QUERIES]
+            gathered = np.take(features, rows, axis=0, out=query_buf[: rows.size])
+            sims = np.matmul(gathered, cand_t, out=sims_buf[: rows.size, : cand.size])
             _update_gathered(sims, rows, cand, norms, use_l2, best_s, best_i)
 
 
-def partitioned_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *,
-                             metric: str, config: KnnConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+def partitioned_grouped_topk(
+    features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *, metric: str, config: KnnConfig
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Same contract as :func:`~vireid_core.association.search.exact.exact_grouped_topk`, approximately.
 
     Per group: ``nlist`` cells (config.ivf_nlist or 4·sqrt(group size); fewer, larger cells were
@@ -117,8 +125,8 @@ def partitioned_grouped_topk(features: np.ndarray, group_bounds: list[int], k_pe
         best_s = np.full((n, k), np.inf, np.float32)
         best_i = np.full((n, k), n, np.int64)
         for cell in range(nlist):
-            cand = members[member_bounds[cell]:member_bounds[cell + 1]]
-            queries = visit_query[visit_bounds[cell]:visit_bounds[cell + 1]]
+            cand = members[member_bounds[cell] : member_bounds[cell + 1]]
+            queries = visit_query[visit_bounds[cell] : visit_bounds[cell + 1]]
             if cand.size and queries.size:
                 _scan_cell(features, cand, queries, norms, use_l2, best_s, best_i, query_buf, sims_buf)
         results.append((best_s, best_i))

@@ -30,8 +30,8 @@ import torch
 
 from vireid_core.association.search.exact import blocked_grouped_topk, update_rows
 
-BF16_UNIT_ROUNDOFF = 2.0 ** -9  # bfloat16 has an 8-bit significand (7 stored bits + 1 implicit)
-FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
+BF16_UNIT_ROUNDOFF = 2.0**-9  # bfloat16 has an 8-bit significand (7 stored bits + 1 implicit)
+FLOAT32_UNIT_ROUNDOFF = 2.0**-24
 
 
 def screening_error_bound(dim: int, safety: float = 1.25) -> float:
@@ -72,23 +72,38 @@ def _rescore(features, norms, use_l2, cand_ids, approx_scores, limits, out_score
     return rescored
 
 
-def _float32_rows(features: np.ndarray, rows: np.ndarray, group: tuple[int, int], k: int, use_l2: bool,
-                  norms: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
+def _float32_rows(
+    features: np.ndarray,
+    rows: np.ndarray,
+    group: tuple[int, int],
+    k: int,
+    use_l2: bool,
+    norms: np.ndarray,
+    block_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact float32 top-k of the given rows against one group (the certificate's fall-back)."""
     g_lo, g_hi = group
     scores = np.full((len(rows), k), np.inf, np.float32)
     ids = np.full((len(rows), k), features.shape[0], np.int64)
     for start in range(0, len(rows), block_size):
-        part = rows[start:start + block_size]
+        part = rows[start : start + block_size]
         sims = np.ascontiguousarray(features[part] @ features[g_lo:g_hi].T)
-        update_rows(sims, g_lo, g_hi, g_lo, norms, use_l2, scores[start:start + len(part)],
-                     ids[start:start + len(part)], 0)
+        update_rows(
+            sims, g_lo, g_hi, g_lo, norms, use_l2, scores[start : start + len(part)], ids[start : start + len(part)], 0
+        )
     return scores, ids
 
 
-def screened_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_group: list[int], *,
-                          metric: str, block_size: int = 1024, margin: int = 24,
-                          stats: dict[str, float] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def screened_grouped_topk(
+    features: np.ndarray,
+    group_bounds: list[int],
+    k_per_group: list[int],
+    *,
+    metric: str,
+    block_size: int = 1024,
+    margin: int = 24,
+    stats: dict[str, float] | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Exact per-group top-k (same contract and result as ``exact_grouped_topk``) through a
     bfloat16 screening GEMM, a float32 re-score of ``k + margin`` candidates and a certificate.
 
@@ -111,12 +126,18 @@ def screened_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_g
     groups = list(zip(group_bounds[:-1], group_bounds[1:], strict=True))
     widths = [min(k + margin, hi - lo) for k, (lo, hi) in zip(k_per_group, groups, strict=True)]
     low = torch.from_numpy(features).bfloat16()
-    screened = blocked_grouped_topk(n, groups, widths, norms, use_l2, block_size,
-                                    lambda start, stop: torch.mm(low[start:stop], low[start:].T).float().numpy())
+    screened = blocked_grouped_topk(
+        n,
+        groups,
+        widths,
+        norms,
+        use_l2,
+        block_size,
+        lambda start, stop: torch.mm(low[start:stop], low[start:].T).float().numpy(),
+    )
     bound = screening_error_bound(dim)
     results, fallbacks = [], 0
-    for (g_lo, g_hi), k, width, (approx_scores, cand_ids) in zip(groups, k_per_group, widths, screened,
-                                                                  strict=True):
+    for (g_lo, g_hi), k, width, (approx_scores, cand_ids) in zip(groups, k_per_group, widths, screened, strict=True):
         # Error of one approximate score: the dot product's bound (twice for the l2 score) plus the
         # float32 rounding of forming the score.
         error = bound * lengths * lengths[g_lo:g_hi].max() * (2.0 if use_l2 else 1.0)
@@ -139,8 +160,7 @@ def screened_grouped_topk(features: np.ndarray, group_bounds: list[int], k_per_g
         failed = np.flatnonzero(~certified)
         scores, ids = exact_scores[:, :k].copy(), sorted_ids[:, :k].copy()
         if len(failed):
-            scores[failed], ids[failed] = _float32_rows(features, failed, (g_lo, g_hi), k, use_l2, norms,
-                                                        block_size)
+            scores[failed], ids[failed] = _float32_rows(features, failed, (g_lo, g_hi), k, use_l2, norms, block_size)
         fallbacks += len(failed)
         results.append((scores, ids))
     if stats is not None:

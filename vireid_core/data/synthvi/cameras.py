@@ -93,9 +93,7 @@ def make_scene(rng: np.random.Generator, outdoor: bool) -> Scene:
         floor = _colour(rng, 0.25, 0.55, 0.08)
     shapes = []
     for _ in range(int(rng.integers(3, 7))):
-        kind = str(
-            rng.choice(["rect", "rect", "disc", "pole"] if outdoor else ["rect", "rect", "rect", "disc"])
-        )
+        kind = str(rng.choice(["rect", "rect", "disc", "pole"] if outdoor else ["rect", "rect", "rect", "disc"]))
         x0 = float(rng.uniform(-0.3, 1.0))
         y0 = float(rng.uniform(0.0, 0.7))
         if kind == "pole":

@@ -82,9 +82,7 @@ class SynthVIConfig:
             value = getattr(self, name)
             need(isinstance(value, int) and value >= 0, f"{name} must be an int >= 0, got {value!r}")
         need(self.n_train_ids + self.n_val_ids + self.n_test_ids >= 1, "needs at least one identity")
-        need(
-            self.n_train_ids + self.n_val_ids + self.n_test_ids <= 9999, "at most 9999 identities (4 digits)"
-        )
+        need(self.n_train_ids + self.n_val_ids + self.n_test_ids <= 9999, "at most 9999 identities (4 digits)")
         for name in ("visible_per_camera", "infrared_per_camera", "regdb_images_per_modality"):
             value = getattr(self, name)
             need(isinstance(value, int) and value >= 1, f"{name} must be an int >= 1, got {value!r}")
@@ -105,9 +103,7 @@ class SynthVIConfig:
             self.lookalike_group_size >= 1,
             f"lookalike_group_size must be >= 1, got {self.lookalike_group_size}",
         )
-        need(
-            self.regdb_n_ids >= 2, f"regdb_n_ids must be >= 2 (half train, half test), got {self.regdb_n_ids}"
-        )
+        need(self.regdb_n_ids >= 2, f"regdb_n_ids must be >= 2 (half train, half test), got {self.regdb_n_ids}")
         need(self.regdb_trials >= 1, f"regdb_trials must be >= 1, got {self.regdb_trials}")
         need(1 <= self.jpeg_quality <= 100, f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
 

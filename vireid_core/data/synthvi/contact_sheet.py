@@ -37,9 +37,7 @@ def contact_sheet(
     if out_png.suffix.lower() != ".png":
         raise ValueError(f"contact sheet path must end in .png, got {out_png}")
     world = SynthWorld.build(config, STREAM_TARGET, n_identities, SYSU_CAMERAS)
-    cams = [c for c in SYSU_CAMERAS if c.modality == VISIBLE] + [
-        c for c in SYSU_CAMERAS if c.modality != VISIBLE
-    ]
+    cams = [c for c in SYSU_CAMERAS if c.modality == VISIBLE] + [c for c in SYSU_CAMERAS if c.modality != VISIBLE]
     cell_w, cell_h = config.width * _SCALE, config.height * _SCALE
     gap, group_gap, margin_left, header = 6, 24, 70, 70
     sheet_w = margin_left + len(cams) * (cell_w + gap) + group_gap
@@ -57,9 +55,7 @@ def contact_sheet(
         draw.text((x + 4, header - 24), label, fill=(0, 0, 0), font=_font(14))
         for row in range(n_identities):
             pixels = world.render(row + 1, spec.cam, image_index)
-            cell = Image.fromarray(np.ascontiguousarray(pixels)).resize(
-                (cell_w, cell_h), Image.Resampling.NEAREST
-            )
+            cell = Image.fromarray(np.ascontiguousarray(pixels)).resize((cell_w, cell_h), Image.Resampling.NEAREST)
             sheet.paste(cell, (x, header + row * (cell_h + gap)))
     for row in range(n_identities):
         draw.text(

@@ -57,9 +57,7 @@ def _limb(draw: ImageDraw.ImageDraw, points: list[tuple[float, float]], width: f
         draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
 
 
-def draw_person(
-    canvas: Image.Image, person: Identity, pose: Pose, paint: dict[str, Fill]
-) -> dict[str, float]:
+def draw_person(canvas: Image.Image, person: Identity, pose: Pose, paint: dict[str, Fill]) -> dict[str, float]:
     """Draw `person` in `pose` onto `canvas` (modified in place) with fills from `paint`.
 
     Returns the person's bounding box in canvas pixels as a dict (left, top, right, bottom), used
@@ -209,9 +207,7 @@ def draw_person(
             draw.chord(cap_box, 180, 360, fill=paint["cap"])
             if front:
                 brim = (X(-0.2 * r_head), head_cy - 0.12 * r_head, X(1.35 * r_head), head_cy + 0.08 * r_head)
-                draw.rectangle(
-                    (min(brim[0], brim[2]), brim[1], max(brim[0], brim[2]), brim[3]), fill=paint["cap"]
-                )
+                draw.rectangle((min(brim[0], brim[2]), brim[1], max(brim[0], brim[2]), brim[3]), fill=paint["cap"])
 
     # Bags in front: backpack straps / full backpack on the back; shoulder bag with strap.
     if person.bag_kind == "backpack":
@@ -242,9 +238,7 @@ def draw_person(
             0.016 * h,
             paint["bag"],
         )
-        draw.rectangle(
-            (bag_x - 0.055 * h, hip_y - 0.04 * h, bag_x + 0.055 * h, hip_y + 0.05 * h), fill=paint["bag"]
-        )
+        draw.rectangle((bag_x - 0.055 * h, hip_y - 0.04 * h, bag_x + 0.055 * h, hip_y + 0.05 * h), fill=paint["bag"])
 
     xs = [X(-sh_hw - 0.06 * h), X(sh_hw + 0.06 * h)]
     return {"left": min(xs), "top": top, "right": max(xs), "bottom": feet}

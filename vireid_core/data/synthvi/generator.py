@@ -45,12 +45,12 @@ class SynthWorld:
     scenes: dict[str, Scene]
 
     @classmethod
-    def build(
-        cls, config: SynthVIConfig, stream: int, n_ids: int, cameras: tuple[CameraSpec, ...]
-    ) -> SynthWorld:
+    def build(cls, config: SynthVIConfig, stream: int, n_ids: int, cameras: tuple[CameraSpec, ...]) -> SynthWorld:
         """Draw `n_ids` identities and the scenes of `cameras` for `stream`."""
         people = sample_identities(
-            stream_rng(config, stream, _IDENTITIES), n_ids, config.lookalike_group_size,
+            stream_rng(config, stream, _IDENTITIES),
+            n_ids,
+            config.lookalike_group_size,
             same_fabric=config.lookalike_same_fabric,
         )
         scenes = make_scenes(stream_rng(config, stream, _SCENES), cameras)

@@ -109,17 +109,12 @@ def _transmission(rng: np.random.Generator) -> float:
 def sample_identity(rng: np.random.Generator) -> Identity:
     """Draw one identity with independent attributes. Returns a frozen `Identity`."""
     female = bool(rng.uniform() < 0.5)
-    hair_style = _pick(
-        rng, HAIR_STYLES, [0.3, 0.4, 0.06, 0.16, 0.08] if female else [0.55, 0.08, 0.12, 0.18, 0.07]
-    )
+    hair_style = _pick(rng, HAIR_STYLES, [0.3, 0.4, 0.06, 0.16, 0.08] if female else [0.55, 0.08, 0.12, 0.18, 0.07])
     lower_kind = _pick(rng, LOWER_KINDS, [0.45, 0.2, 0.35] if female else [0.75, 0.25, 0.0])
     upper_pattern = _pick(rng, UPPER_PATTERNS, [0.4, 0.3, 0.3])
     upper_colour = _garment_colour(rng)
     upper_colour2 = _garment_colour(rng)
-    while (
-        upper_pattern != "plain"
-        and sum(abs(a - b) for a, b in zip(upper_colour, upper_colour2, strict=True)) < 0.5
-    ):
+    while upper_pattern != "plain" and sum(abs(a - b) for a, b in zip(upper_colour, upper_colour2, strict=True)) < 0.5:
         upper_colour2 = _garment_colour(rng)
     t_upper = _transmission(rng)
     t_upper2 = _transmission(rng)
@@ -177,8 +172,9 @@ _FABRIC_TERMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def sample_identities(rng: np.random.Generator, n: int, lookalike_group_size: int = 3, *,
-                      same_fabric: bool = True) -> list[Identity]:
+def sample_identities(
+    rng: np.random.Generator, n: int, lookalike_group_size: int = 3, *, same_fabric: bool = True
+) -> list[Identity]:
     """Draw `n` identities in look-alike groups of `lookalike_group_size` consecutive identities.
 
     Each member after a group's first copies 2-3 attribute families (upper garment, lower garment,

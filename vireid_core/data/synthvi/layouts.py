@@ -48,9 +48,7 @@ def _write_sysu(
             folder.mkdir(parents=True, exist_ok=True)
             for index in range(1, n_images + 1):
                 pixels = world.render(pid, cam, index)
-                Image.fromarray(pixels).save(
-                    folder / f"{index:04d}.jpg", format="JPEG", quality=config.jpeg_quality
-                )
+                Image.fromarray(pixels).save(folder / f"{index:04d}.jpg", format="JPEG", quality=config.jpeg_quality)
             images_per_cam[cam] += n_images
             ids_per_cam[cam] += 1
     for spec in SYSU_CAMERAS:  # every camera folder exists, as in the real set
@@ -76,9 +74,7 @@ def _write_sysu(
     }
 
 
-def write_sysu_layout(
-    out_dir: str | Path, config: SynthVIConfig | None = None, *, progress: bool = True
-) -> Path:
+def write_sysu_layout(out_dir: str | Path, config: SynthVIConfig | None = None, *, progress: bool = True) -> Path:
     """Write the SynthVI target set in the official SYSU-MM01 layout under `out_dir`.
 
     Person ids 1..n_target_ids are split (seeded) into train / val / test. Skips the work if
@@ -95,9 +91,7 @@ def write_sysu_layout(
     return out
 
 
-def write_source_set(
-    out_dir: str | Path, config: SynthVIConfig | None = None, *, progress: bool = True
-) -> Path:
+def write_source_set(out_dir: str | Path, config: SynthVIConfig | None = None, *, progress: bool = True) -> Path:
     """Write the labelled source set: `n_source_ids` identities disjoint from the target set.
 
     Drawn from a separate random stream (no identity coincides with the target's), written in the
@@ -112,9 +106,7 @@ def write_source_set(
         return out
     write_manifest(out, "sysu-source", config, complete=False)
     ids = list(range(1, config.n_source_ids + 1))
-    counts = _write_sysu(
-        out, config, STREAM_SOURCE, config.n_source_ids, (ids, [], []), progress, "SynthVI source"
-    )
+    counts = _write_sysu(out, config, STREAM_SOURCE, config.n_source_ids, (ids, [], []), progress, "SynthVI source")
     write_manifest(out, "sysu-source", config, complete=True, counts=counts)
     return out
 
@@ -137,9 +129,7 @@ def regdb_trial_split(config: SynthVIConfig, trial: int) -> tuple[list[int], lis
     return sorted(int(p) for p in order[:half]), sorted(int(p) for p in order[half:])
 
 
-def write_regdb_layout(
-    out_dir: str | Path, config: SynthVIConfig | None = None, *, progress: bool = True
-) -> Path:
+def write_regdb_layout(out_dir: str | Path, config: SynthVIConfig | None = None, *, progress: bool = True) -> Path:
     """Write `regdb_n_ids` persons in the RegDB layout under `out_dir`. Returns `out_dir`.
 
     Each person has `regdb_images_per_modality` visible and as many thermal BMP images; visible image
@@ -156,9 +146,7 @@ def write_regdb_layout(
     world = SynthWorld.build(config, STREAM_REGDB, config.regdb_n_ids, REGDB_CAMERAS)
     views = stream_rng(config, STREAM_REGDB, _REGDB_TRIALS, 0).uniform(size=config.regdb_n_ids) < 0.4
     files: dict[int, dict[int, list[str]]] = {}
-    for person in tqdm(
-        range(1, config.regdb_n_ids + 1), desc="SynthVI regdb", unit="id", disable=not progress
-    ):
+    for person in tqdm(range(1, config.regdb_n_ids + 1), desc="SynthVI regdb", unit="id", disable=not progress):
         identity = world.identities[person - 1]
         back = bool(views[person - 1])
         files[person] = {}
@@ -179,9 +167,7 @@ def write_regdb_layout(
         for split, persons in zip(("train", "test"), regdb_trial_split(config, trial), strict=True):
             for spec in REGDB_CAMERAS:
                 kind = "visible" if spec.modality == VISIBLE else "thermal"
-                lines = [
-                    f"{path} {person - 1}\n" for person in persons for path in files[person][spec.modality]
-                ]
+                lines = [f"{path} {person - 1}\n" for person in persons for path in files[person][spec.modality]]
                 (idx / f"{split}_{kind}_{trial}.txt").write_text("".join(lines))
     n = config.regdb_n_ids * config.regdb_images_per_modality
     counts = {

@@ -13,9 +13,7 @@ from vireid_core.errors import UserError
 
 MANIFEST_NAME = "synthvi.json"
 # Top-level entries a SynthVI writer creates (and may delete when regenerating).
-OWNED_ENTRIES = frozenset(
-    {*(f"cam{i}" for i in range(1, 7)), "exp", "Visible", "Thermal", "idx", MANIFEST_NAME}
-)
+OWNED_ENTRIES = frozenset({*(f"cam{i}" for i in range(1, 7)), "exp", "Visible", "Thermal", "idx", MANIFEST_NAME})
 
 
 def manifest_key(layout: str, config: SynthVIConfig) -> dict[str, Any]:
@@ -63,9 +61,9 @@ def prepare_output_dir(out_dir: str | Path, layout: str, config: SynthVIConfig) 
             f"refusing to write SynthVI into {out_dir}: the directory is not empty and has no "
             f"{MANIFEST_NAME} (not an earlier SynthVI output); pass an empty or new directory"
         )
-    if manifest.get("complete") and {
-        k: manifest.get(k) for k in manifest_key(layout, config)
-    } == manifest_key(layout, config):
+    if manifest.get("complete") and {k: manifest.get(k) for k in manifest_key(layout, config)} == manifest_key(
+        layout, config
+    ):
         return True
     foreign = foreign_files(out_dir)
     if foreign:

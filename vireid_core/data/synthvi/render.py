@@ -125,8 +125,9 @@ def _visible_paint(person: Identity) -> dict[str, Fill]:
     }
 
 
-def infrared_paint(person: Identity, ambient: float, ir_lum_mix: float,
-                   response: str = "near_infrared") -> dict[str, float]:
+def infrared_paint(
+    person: Identity, ambient: float, ir_lum_mix: float, response: str = "near_infrared"
+) -> dict[str, float]:
     """Infrared intensity in [0, 1] of each body part for a scene at `ambient` intensity.
 
     Bare skin is brightest; a garment shows a fraction t of the skin-to-ambient contrast,
