@@ -27,7 +27,10 @@ from vireid_core.run_dir import check_checkpoint_config
 from vireid_core.workflow import synthvi_config
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-STORED = sorted(RESULTS.rglob("config.json"))  # run folders written in the flat layout before the sections
+CONFIGS = sorted(RESULTS.rglob("config.json"))
+# run folders written in the flat layout before the sections (their top level has the flat "cluster" key)
+STORED = [p for p in CONFIGS if "cluster" in json.loads(p.read_text())]
+SECTIONED = [p for p in CONFIGS if p not in STORED]  # written since, in the sections' layout
 
 
 def test_every_preset_validates_and_round_trips():
@@ -167,6 +170,12 @@ def test_a_frozen_section_takes_its_keys_together():
     set_values(config, {"data.synthvi.n_train_ids": 9900, "data.synthvi.n_test_ids": 0, "neighbours.screen": "off"})
     assert (config.data.synthvi.n_train_ids, config.data.synthvi.n_test_ids) == (9900, 0)
     assert config.neighbours.screen == "off" and get_value(config, "neighbours.screen") == "off"
+
+
+@pytest.mark.parametrize("path", SECTIONED, ids=[str(p.relative_to(RESULTS)) for p in SECTIONED])
+def test_run_folders_written_in_sections_load_unchanged(path: Path):
+    stored = json.loads(path.read_text())
+    assert RunConfig.from_json(path).to_dict() == stored
 
 
 @pytest.mark.parametrize("path", STORED, ids=[str(p.relative_to(RESULTS)) for p in STORED])
