@@ -1,11 +1,13 @@
 """Analysis helpers the teaching notebooks call (no logic lives in the notebooks): feature subsets and
-embeddings, views into the distance rectification, and the numbers they write.
+embeddings, views into the distance rectification, the numbers they write and the claims their prose
+makes about those numbers (:mod:`vireid_core.analysis.claims`).
 
 The trained runs the notebooks share come from :mod:`vireid_core.runs` (``cached_run``,
 ``run_ablation``) and :mod:`vireid_core.workflow` (``load_model``, ``synthvi_regdb``); they are
 offered here too so a notebook imports one module.
 """
 
+from vireid_core.analysis.claims import Claim, ClaimError, ClaimLog, claims_markdown, evaluate_claims, render
 from vireid_core.analysis.features import (
     clustering_features,
     identity_subset,
@@ -38,12 +40,17 @@ from vireid_core.workflow import load_model, synthvi_regdb
 __all__ = [
     "PAIR_KINDS",
     "CachedRun",
+    "Claim",
+    "ClaimError",
+    "ClaimLog",
     "ClusterExplorer",
     "cached_run",
+    "claims_markdown",
     "clustering_features",
     "distance_table",
     "encoding_vectors",
     "eps_from_neighbour_distance",
+    "evaluate_claims",
     "identity_subset",
     "infrared_query",
     "labels_of",
@@ -54,6 +61,7 @@ __all__ = [
     "pca_2d",
     "prototype_pair_similarity",
     "query_neighbours",
+    "render",
     "run_ablation",
     "run_dir_for",
     "sample_pairs",
