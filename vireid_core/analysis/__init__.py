@@ -11,15 +11,18 @@ from vireid_core.analysis.claims import Claim, ClaimError, ClaimLog, claims_mark
 from vireid_core.analysis.features import (
     clustering_features,
     identity_subset,
+    images_per_person,
     labels_of,
     largest_mixed_clusters,
     pca_2d,
     prototype_pair_similarity,
+    prototype_reference_similarity,
     split_prototypes,
     top_matches,
     umap_embedding,
     with_training_subset,
 )
+from vireid_core.analysis.history import history_summary
 from vireid_core.analysis.notebook_parameters import infrared_query, neighbour_settings, whole_number
 from vireid_core.analysis.numbers import write_numbers
 from vireid_core.analysis.rectification import (
@@ -32,6 +35,7 @@ from vireid_core.analysis.rectification import (
     query_neighbours,
     sample_pairs,
     separation_summary,
+    sweep_summary,
     unit_rows,
 )
 from vireid_core.runs import CachedRun, cached_run, run_ablation, run_dir_for
@@ -51,7 +55,9 @@ __all__ = [
     "encoding_vectors",
     "eps_from_neighbour_distance",
     "evaluate_claims",
+    "history_summary",
     "identity_subset",
+    "images_per_person",
     "infrared_query",
     "labels_of",
     "largest_mixed_clusters",
@@ -60,6 +66,7 @@ __all__ = [
     "pair_distances",
     "pca_2d",
     "prototype_pair_similarity",
+    "prototype_reference_similarity",
     "query_neighbours",
     "render",
     "run_ablation",
@@ -67,6 +74,7 @@ __all__ = [
     "sample_pairs",
     "separation_summary",
     "split_prototypes",
+    "sweep_summary",
     "synthvi_regdb",
     "top_matches",
     "umap_embedding",

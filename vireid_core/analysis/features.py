@@ -147,3 +147,26 @@ def largest_mixed_clusters(labels: Any, modality: Any, count: int = 4) -> list[i
     mixed = [(int(-s), int(c)) for c, s in zip(ids, sizes, strict=True)
              if np.any((labels == c) & (mods == 0)) and np.any((labels == c) & (mods == 1))]
     return [c for _, c in sorted(mixed)[:count]]
+
+
+def images_per_person(modality: Any, true_ids: Any) -> dict[str, int]:
+    """How many images a person has in each modality: ``{"visible": median, "infrared": median}``
+    over the identities present (k1 values are read against these: docs/method.md §3)."""
+    mods, ids = np.asarray(modality), np.asarray(true_ids)
+    out = {}
+    for m, name in ((0, "visible"), (1, "infrared")):
+        counts = np.unique(ids[mods == m], return_counts=True)[1]
+        out[name] = int(np.median(counts)) if len(counts) else 0
+    return out
+
+
+def prototype_reference_similarity(prototypes: dict[str, np.ndarray]) -> float | None:
+    """Mean cosine between the visible prototype of one cluster and the infrared prototype of *another*
+    cluster (:func:`split_prototypes` output): the value a cluster's own pair is read against. None
+    with fewer than two clusters holding both."""
+    protos, clusters, mods = prototypes["prototypes"], prototypes["cluster"], prototypes["modality"]
+    vis, ir = np.flatnonzero(mods == 0), np.flatnonzero(mods == 1)
+    other = clusters[vis][:, None] != clusters[ir][None, :]
+    if not other.any():
+        return None
+    return float((protos[vis] @ protos[ir].T)[other].mean())
