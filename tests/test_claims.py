@@ -91,6 +91,8 @@ def test_arithmetic_is_for_numbers_only():
 
 def test_templates_index_but_refuse_attributes():
     assert render("{n} runs, ARI {clustering[plain Jaccard][ari]:.2f}", NUMBERS) == "3 runs, ARI 0.44"
+    assert render("ARI {sweep:.1f} for k1 = {k1}", {**NUMBERS, "k1": [10, 16, 26]}) == \
+        "ARI 0.2, 0.3, 0.4 for k1 = 10, 16, 26"
     with pytest.raises(ClaimError, match="attribute access"):
         render("{n.__class__}", NUMBERS)
     with pytest.raises(ClaimError, match="attribute access"):
@@ -123,3 +125,6 @@ def test_the_log_keeps_one_record_per_claim_and_renders_the_reading():
     log.check([Claim("late key", "late == 1")])
     assert [r["text"] for r in log.records] == ["below chance", "late key"]
     assert all(r["holds"] for r in log.records)
+    assert log.summary() == "2 of 2 claims hold"
+    log.check([Claim("wrong", "late == 2")])
+    assert log.summary() == "2 of 3 claims hold\n  does not hold: wrong"

@@ -83,7 +83,13 @@ class Claim:
 
 
 class _NoAttributes(string.Formatter):
-    """``str.format`` restricted to indexing: ``{a[b]}`` works, ``{a.b}`` is refused."""
+    """``str.format`` restricted to indexing: ``{a[b]}`` works, ``{a.b}`` is refused; a list is
+    formatted item by item and joined with ", " (``{sweep[ari]:.2f}`` -> ``0.10, 0.18, 0.26``)."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, (list, tuple)):
+            return ", ".join(super(_NoAttributes, self).format_field(item, format_spec) for item in value)
+        return super().format_field(value, format_spec)
 
     def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         if "." in field_name.split("[", 1)[0] or "]." in field_name:
@@ -96,7 +102,8 @@ def render(template: str, numbers: Mapping[str, Any]) -> str:
 
     Fields index the numbers dict: ``{knn_k}``, ``{plain_jaccard[ari]:.2f}``,
     ``{knn_other_modality[after stage 1][visible]:.1%}`` (keys inside brackets are written without
-    quotes, as ``str.format`` reads them). Attribute access (``{a.b}``) is refused.
+    quotes, as ``str.format`` reads them). A list is formatted item by item, joined with ", ".
+    Attribute access (``{a.b}``) is refused.
 
     Returns:
         the filled-in text. Raises :class:`ClaimError` naming the field when a key is missing.
@@ -269,6 +276,12 @@ class ClaimLog:
     def records(self) -> list[dict[str, Any]]:
         """``[{"text", "condition", "holds"}, ...]`` for every claim checked so far, in order."""
         return list(self._records.values())
+
+    def summary(self) -> str:
+        """One line: how many of the checked claims hold, and the text of each that does not."""
+        failing = [r["text"] for r in self._records.values() if not r["holds"]]
+        line = f"{len(self._records) - len(failing)} of {len(self._records)} claims hold"
+        return line + "".join(f"\n  does not hold: {text}" for text in failing)
 
     def _evaluate(self, claims: Iterable[Claim]) -> list[dict[str, Any]]:
         records = evaluate_claims(claims, self.numbers)
