@@ -203,11 +203,12 @@ def test_history_summary_reads_start_end_of_stage_1_and_last():
     assert analysis.history_summary(history[:2], ("global_ari",))["global_ari"]["after stage 1"] is None
 
 
-def test_prototype_reference_similarity_and_images_per_person():
+def test_prototype_similarity_summary_and_images_per_person():
     protos = {"prototypes": np.array([[1, 0], [1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32),
               "cluster": np.array([0, 0, 1, 1]), "modality": np.array([0, 1, 0, 1])}
-    # visible of 0 with infrared of 1: 0.6; visible of 1 with infrared of 0: 0.0
-    assert analysis.prototype_reference_similarity(protos) == pytest.approx(0.3)
-    assert analysis.prototype_reference_similarity({k: v[:2] for k, v in protos.items()}) is None
+    # own pairs: 1.0 and 0.8; visible of 0 with infrared of 1: 0.6, visible of 1 with infrared of 0: 0.0
+    summary = analysis.prototype_similarity_summary(protos)
+    assert summary == {"same_cluster": pytest.approx(0.9), "other_clusters": pytest.approx(0.3)}
+    assert analysis.prototype_similarity_summary({k: v[:2] for k, v in protos.items()})["other_clusters"] is None
     assert analysis.images_per_person([0, 0, 1, 0, 1, 1, 1], [1, 1, 1, 2, 2, 2, 2]) == {"visible": 1,
                                                                                           "infrared": 2}

@@ -160,13 +160,18 @@ def images_per_person(modality: Any, true_ids: Any) -> dict[str, int]:
     return out
 
 
-def prototype_reference_similarity(prototypes: dict[str, np.ndarray]) -> float | None:
-    """Mean cosine between the visible prototype of one cluster and the infrared prototype of *another*
-    cluster (:func:`split_prototypes` output): the value a cluster's own pair is read against. None
-    with fewer than two clusters holding both."""
+def prototype_similarity_summary(prototypes: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """How alike the visible and infrared prototypes are (:func:`split_prototypes` output), with the value
+    to read it against.
+
+    Returns:
+        ``{"same_cluster": mean cosine of each mixed cluster's own visible/infrared pair,
+        "other_clusters": mean cosine between the visible prototype of one cluster and the infrared
+        prototype of another}``; a value with no pair to average is None.
+    """
     protos, clusters, mods = prototypes["prototypes"], prototypes["cluster"], prototypes["modality"]
     vis, ir = np.flatnonzero(mods == 0), np.flatnonzero(mods == 1)
-    other = clusters[vis][:, None] != clusters[ir][None, :]
-    if not other.any():
-        return None
-    return float((protos[vis] @ protos[ir].T)[other].mean())
+    cos = protos[vis] @ protos[ir].T
+    same = clusters[vis][:, None] == clusters[ir][None, :]
+    return {"same_cluster": float(cos[same].mean()) if same.any() else None,
+            "other_clusters": float(cos[~same].mean()) if (~same).any() else None}
