@@ -48,6 +48,7 @@ def test_a_failing_claim_is_recorded_false_and_marked():
     ("not (abs(sweep[2] - sweep[0]) > 0.5) and len(sweep) == n", True),
     ("max(knn_chance['visible'], knn_chance['infrared']) - 0.58 < -0.01", False),
     ("round(sum([sweep[0], sweep[1]]), 2) == 0.43", True),
+    ("n // 2 == 1", True),
     ("clustering['plain Jaccard']['precision'] == None", True),
 ])
 def test_conditions_compare_do_arithmetic_and_chain(condition, expected):

@@ -11,7 +11,7 @@ records ``{"text", "condition", "holds"}`` that the notebook writes under ``clai
 Conditions are short Python expressions over the keys of the notebook's numbers dict, e.g.
 ``knn_other_modality["after stage 1"]["visible"] < knn_chance["visible"] / 10``. They are *not* passed to
 ``eval``: :func:`evaluate_condition` walks the parsed expression itself and accepts only names of the
-numbers dict, subscripts with constant keys, numbers, comparisons, ``and``/``or``/``not``, arithmetic
+numbers dict, subscripts with constant keys, numbers, comparisons, ``and``/``or``/``not``, arithmetic (``+ - * / //``)
 and the functions ``abs``, ``min``, ``max``, ``len``, ``sum`` and ``round``. Anything else (attributes,
 other calls, comprehensions, lambdas) is refused with a :class:`ClaimError`.
 """
@@ -36,6 +36,7 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 }
 _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "min": min, "max": max, "len": len, "sum": sum,
@@ -139,7 +140,7 @@ def _parse(condition: str, text: str) -> ast.Expression:
         if not allowed:
             raise ClaimError(f"claim {text!r}: condition {condition!r} uses {ast.unparse(node)!r} "
                              f"({type(node).__name__}), which a claim may not: only the numbers' keys, "
-                             f"[key] lookups, numbers, comparisons, and/or/not, + - * / and "
+                             f"[key] lookups, numbers, comparisons, and/or/not, + - * / // and "
                              f"{', '.join(_FUNCTIONS)}")
     return tree
 
