@@ -1,23 +1,28 @@
 """Analysis helpers the teaching notebooks call (no logic lives in the notebooks): feature subsets and
-embeddings, views into the distance rectification, and the numbers they write.
+embeddings, views into the distance rectification, the numbers they write and the claims their prose
+makes about those numbers (:mod:`vireid_core.analysis.claims`).
 
 The trained runs the notebooks share come from :mod:`vireid_core.runs` (``cached_run``,
 ``run_ablation``) and :mod:`vireid_core.workflow` (``load_model``, ``synthvi_regdb``); they are
 offered here too so a notebook imports one module.
 """
 
+from vireid_core.analysis.claims import Claim, ClaimError, ClaimLog, claims_markdown, evaluate_claims, render
 from vireid_core.analysis.features import (
     clustering_features,
     identity_subset,
+    images_per_person,
     labels_of,
     largest_mixed_clusters,
     pca_2d,
     prototype_pair_similarity,
+    prototype_similarity_summary,
     split_prototypes,
     top_matches,
     umap_embedding,
     with_training_subset,
 )
+from vireid_core.analysis.history import history_summary
 from vireid_core.analysis.notebook_parameters import infrared_query, neighbour_settings, whole_number
 from vireid_core.analysis.numbers import write_numbers
 from vireid_core.analysis.rectification import (
@@ -30,6 +35,7 @@ from vireid_core.analysis.rectification import (
     query_neighbours,
     sample_pairs,
     separation_summary,
+    sweep_summary,
     unit_rows,
 )
 from vireid_core.runs import CachedRun, cached_run, run_ablation, run_dir_for
@@ -38,13 +44,20 @@ from vireid_core.workflow import load_model, synthvi_regdb
 __all__ = [
     "PAIR_KINDS",
     "CachedRun",
+    "Claim",
+    "ClaimError",
+    "ClaimLog",
     "ClusterExplorer",
     "cached_run",
+    "claims_markdown",
     "clustering_features",
     "distance_table",
     "encoding_vectors",
     "eps_from_neighbour_distance",
+    "evaluate_claims",
+    "history_summary",
     "identity_subset",
+    "images_per_person",
     "infrared_query",
     "labels_of",
     "largest_mixed_clusters",
@@ -53,12 +66,15 @@ __all__ = [
     "pair_distances",
     "pca_2d",
     "prototype_pair_similarity",
+    "prototype_similarity_summary",
     "query_neighbours",
+    "render",
     "run_ablation",
     "run_dir_for",
     "sample_pairs",
     "separation_summary",
     "split_prototypes",
+    "sweep_summary",
     "synthvi_regdb",
     "top_matches",
     "umap_embedding",

@@ -174,3 +174,31 @@ def largest_mixed_clusters(labels: Any, modality: Any, count: int = 4) -> list[i
         if np.any((labels == c) & (mods == 0)) and np.any((labels == c) & (mods == 1))
     ]
     return [c for _, c in sorted(mixed)[:count]]
+
+
+def images_per_person(modality: Any, true_ids: Any) -> dict[str, int]:
+    """How many images a person has in each modality: ``{"visible": median, "infrared": median}``
+    over the identities present (k1 values are read against these: docs/method.md §3)."""
+    mods, ids = np.asarray(modality), np.asarray(true_ids)
+    out = {}
+    for m, name in ((0, "visible"), (1, "infrared")):
+        counts = np.unique(ids[mods == m], return_counts=True)[1]
+        out[name] = int(np.median(counts)) if len(counts) else 0
+    return out
+
+
+def prototype_similarity_summary(prototypes: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """How alike the visible and infrared prototypes are (:func:`split_prototypes` output), with the value
+    to read it against.
+
+    Returns:
+        ``{"same_cluster": mean cosine of each mixed cluster's own visible/infrared pair,
+        "other_clusters": mean cosine between the visible prototype of one cluster and the infrared
+        prototype of another}``; a value with no pair to average is None.
+    """
+    protos, clusters, mods = prototypes["prototypes"], prototypes["cluster"], prototypes["modality"]
+    vis, ir = np.flatnonzero(mods == 0), np.flatnonzero(mods == 1)
+    cos = protos[vis] @ protos[ir].T
+    same = clusters[vis][:, None] == clusters[ir][None, :]
+    return {"same_cluster": float(cos[same].mean()) if same.any() else None,
+            "other_clusters": float(cos[~same].mean()) if (~same).any() else None}

@@ -262,3 +262,30 @@ class ClusterExplorer:
                         }
                     )
         return rows
+
+
+def sweep_summary(sweep: Sequence[dict[str, Any]], eps: float) -> dict[str, Any]:
+    """A :meth:`ClusterExplorer.sweep` read at one eps (the nearest swept value), and the two distances
+    compared over every swept setting.
+
+    Returns:
+        ``{"eps": the eps read, "k1": swept k1 values (ascending), "ari": {kind: [ARI per k1 at that eps]},
+        "mixed_cluster_fraction": {kind: [...]}, "settings": number of (k1, eps) settings,
+        "plain_ari_higher": settings where the plain Jaccard's ARI is the higher}``.
+    """
+    swept = sorted({float(r["eps"]) for r in sweep})
+    if not swept:
+        raise ValueError("the sweep is empty")
+    nearest = min(swept, key=lambda e: abs(e - float(eps)))
+    k1_values = sorted({int(r["k1"]) for r in sweep})
+    at = {(r["kind"], int(r["k1"])): r for r in sweep if float(r["eps"]) == nearest}
+    kinds = ("plain", "modality-aware")
+    by_setting = {(r["kind"], int(r["k1"]), float(r["eps"])): r["ari"] for r in sweep}
+    settings = [(k1, e) for k1 in k1_values for e in swept]
+    return {"eps": nearest, "k1": k1_values,
+            "ari": {kind: [at[(kind, k1)]["ari"] for k1 in k1_values] for kind in kinds},
+            "mixed_cluster_fraction": {kind: [at[(kind, k1)]["mixed_cluster_fraction"] for k1 in k1_values]
+                                       for kind in kinds},
+            "settings": len(settings),
+            "plain_ari_higher": sum(by_setting[("plain", k1, e)] > by_setting[("modality-aware", k1, e)]
+                                    for k1, e in settings)}
