@@ -188,9 +188,20 @@ def test_load_model_errors_name_the_file(tmp_path):
 
 
 def test_sweep_summary_reads_one_eps_and_counts_the_settings():
-    rows = [{"kind": kind, "k1": k1, "eps": eps, "ari": ari + (0.1 if kind == "plain" else 0.0),
-             "mixed_cluster_fraction": 0.0 if kind == "plain" else 0.3, "n_clusters": 5, "outlier_rate": 0.1}
-            for kind in ("plain", "modality-aware") for k1, ari in ((10, 0.2), (4, 0.1)) for eps in (0.3, 0.5)]
+    rows = [
+        {
+            "kind": kind,
+            "k1": k1,
+            "eps": eps,
+            "ari": ari + (0.1 if kind == "plain" else 0.0),
+            "mixed_cluster_fraction": 0.0 if kind == "plain" else 0.3,
+            "n_clusters": 5,
+            "outlier_rate": 0.1,
+        }
+        for kind in ("plain", "modality-aware")
+        for k1, ari in ((10, 0.2), (4, 0.1))
+        for eps in (0.3, 0.5)
+    ]
     summary = analysis.sweep_summary(rows, 0.49)
     assert summary["eps"] == 0.5 and summary["k1"] == [4, 10]
     assert summary["ari"] == {"plain": [pytest.approx(0.2), pytest.approx(0.3)], "modality-aware": [0.1, 0.2]}
@@ -199,22 +210,32 @@ def test_sweep_summary_reads_one_eps_and_counts_the_settings():
 
 
 def test_history_summary_reads_start_end_of_stage_1_and_last():
-    history = [{"stage": 1, "epoch": 0, "ari_vis": 0.5}, {"stage": 1, "epoch": 1, "ari_vis": 0.45},
-               {"stage": 2, "epoch": 0, "ari_vis": 0.4, "global_ari": 0.1},
-               {"stage": 2, "epoch": 1, "ari_vis": 0.42, "global_ari": 0.2}]
+    history = [
+        {"stage": 1, "epoch": 0, "ari_vis": 0.5},
+        {"stage": 1, "epoch": 1, "ari_vis": 0.45},
+        {"stage": 2, "epoch": 0, "ari_vis": 0.4, "global_ari": 0.1},
+        {"stage": 2, "epoch": 1, "ari_vis": 0.42, "global_ari": 0.2},
+    ]
     summary = analysis.history_summary(history, ("ari_vis", "global_ari"))
-    assert summary["ari_vis"] == {"start": 0.5, "after stage 1": 0.4, "last": 0.42, "stage 2 min": 0.4,
-                                  "stage 2 max": 0.42}
+    assert summary["ari_vis"] == {
+        "start": 0.5,
+        "after stage 1": 0.4,
+        "last": 0.42,
+        "stage 2 min": 0.4,
+        "stage 2 max": 0.42,
+    }
     assert summary["global_ari"]["start"] is None and summary["global_ari"]["stage 2 max"] == 0.2
     assert analysis.history_summary(history[:2], ("global_ari",))["global_ari"]["after stage 1"] is None
 
 
 def test_prototype_similarity_summary_and_images_per_person():
-    protos = {"prototypes": np.array([[1, 0], [1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32),
-              "cluster": np.array([0, 0, 1, 1]), "modality": np.array([0, 1, 0, 1])}
+    protos = {
+        "prototypes": np.array([[1, 0], [1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32),
+        "cluster": np.array([0, 0, 1, 1]),
+        "modality": np.array([0, 1, 0, 1]),
+    }
     # own pairs: 1.0 and 0.8; visible of 0 with infrared of 1: 0.6, visible of 1 with infrared of 0: 0.0
     summary = analysis.prototype_similarity_summary(protos)
     assert summary == {"same_cluster": pytest.approx(0.9), "other_clusters": pytest.approx(0.3)}
     assert analysis.prototype_similarity_summary({k: v[:2] for k, v in protos.items()})["other_clusters"] is None
-    assert analysis.images_per_person([0, 0, 1, 0, 1, 1, 1], [1, 1, 1, 2, 2, 2, 2]) == {"visible": 1,
-                                                                                          "infrared": 2}
+    assert analysis.images_per_person([0, 0, 1, 0, 1, 1, 1], [1, 1, 1, 2, 2, 2, 2]) == {"visible": 1, "infrared": 2}

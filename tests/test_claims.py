@@ -24,33 +24,42 @@ NUMBERS = {
 
 
 def test_a_holding_claim_is_recorded_with_its_rendered_text():
-    claim = Claim("stage-1 visible share {knn_other_modality[after stage 1][visible]:.1%} is below chance",
-                  'knn_other_modality["after stage 1"]["visible"] < knn_chance["visible"] / 10')
+    claim = Claim(
+        "stage-1 visible share {knn_other_modality[after stage 1][visible]:.1%} is below chance",
+        'knn_other_modality["after stage 1"]["visible"] < knn_chance["visible"] / 10',
+    )
     [record] = evaluate_claims([claim], NUMBERS)
-    assert record == {"text": "stage-1 visible share 0.1% is below chance",
-                      "condition": 'knn_other_modality["after stage 1"]["visible"] < knn_chance["visible"] / 10',
-                      "holds": True}
+    assert record == {
+        "text": "stage-1 visible share 0.1% is below chance",
+        "condition": 'knn_other_modality["after stage 1"]["visible"] < knn_chance["visible"] / 10',
+        "holds": True,
+    }
     assert claims_markdown([record]).startswith("- ✓ stage-1 visible share 0.1% is below chance")
 
 
 def test_a_failing_claim_is_recorded_false_and_marked():
-    claim = Claim("the modality-aware Jaccard gives the higher ARI",
-                  'clustering["modality-aware Jaccard"]["ari"] > clustering["plain Jaccard"]["ari"]')
+    claim = Claim(
+        "the modality-aware Jaccard gives the higher ARI",
+        'clustering["modality-aware Jaccard"]["ari"] > clustering["plain Jaccard"]["ari"]',
+    )
     [record] = evaluate_claims([claim], NUMBERS)
     assert record["holds"] is False
     text = claims_markdown([record])
     assert "✗ **does not hold:** ~~the modality-aware Jaccard gives the higher ARI~~" in text
 
 
-@pytest.mark.parametrize("condition, expected", [
-    ("sweep[0] < sweep[1] < sweep[2]", True),
-    ("min(sweep) >= 0.2 or n == 3", True),
-    ("not (abs(sweep[2] - sweep[0]) > 0.5) and len(sweep) == n", True),
-    ("max(knn_chance['visible'], knn_chance['infrared']) - 0.58 < -0.01", False),
-    ("round(sum([sweep[0], sweep[1]]), 2) == 0.43", True),
-    ("n // 2 == 1", True),
-    ("clustering['plain Jaccard']['precision'] == None", True),
-])
+@pytest.mark.parametrize(
+    "condition, expected",
+    [
+        ("sweep[0] < sweep[1] < sweep[2]", True),
+        ("min(sweep) >= 0.2 or n == 3", True),
+        ("not (abs(sweep[2] - sweep[0]) > 0.5) and len(sweep) == n", True),
+        ("max(knn_chance['visible'], knn_chance['infrared']) - 0.58 < -0.01", False),
+        ("round(sum([sweep[0], sweep[1]]), 2) == 0.43", True),
+        ("n // 2 == 1", True),
+        ("clustering['plain Jaccard']['precision'] == None", True),
+    ],
+)
 def test_conditions_compare_do_arithmetic_and_chain(condition, expected):
     assert evaluate_condition(condition, NUMBERS) is expected
 
@@ -67,17 +76,20 @@ def test_a_missing_key_names_the_claim_and_the_key():
         render("ARI {clustering[Euclidean][ari]}", NUMBERS)
 
 
-@pytest.mark.parametrize("condition", [
-    "__import__('os').system('true')",
-    "n.__class__",
-    "[x for x in sweep]",
-    "(lambda: 1)()",
-    "open('/etc/passwd')",
-    "sweep[0:2]",
-    "n ** 100000",
-    "min(sweep, key=abs)",
-    "n if n else 0",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "__import__('os').system('true')",
+        "n.__class__",
+        "[x for x in sweep]",
+        "(lambda: 1)()",
+        "open('/etc/passwd')",
+        "sweep[0:2]",
+        "n ** 100000",
+        "min(sweep, key=abs)",
+        "n if n else 0",
+    ],
+)
 def test_an_unsafe_expression_is_refused_when_the_claim_is_made(condition):
     with pytest.raises(ClaimError, match="claim 'unsafe'"):
         Claim("unsafe", condition)
@@ -92,8 +104,10 @@ def test_arithmetic_is_for_numbers_only():
 
 def test_templates_index_but_refuse_attributes():
     assert render("{n} runs, ARI {clustering[plain Jaccard][ari]:.2f}", NUMBERS) == "3 runs, ARI 0.44"
-    assert render("ARI {sweep:.1f} for k1 = {k1}", {**NUMBERS, "k1": [10, 16, 26]}) == \
-        "ARI 0.2, 0.3, 0.4 for k1 = 10, 16, 26"
+    assert (
+        render("ARI {sweep:.1f} for k1 = {k1}", {**NUMBERS, "k1": [10, 16, 26]})
+        == "ARI 0.2, 0.3, 0.4 for k1 = 10, 16, 26"
+    )
     with pytest.raises(ClaimError, match="attribute access"):
         render("{n.__class__}", NUMBERS)
     with pytest.raises(ClaimError, match="attribute access"):
@@ -103,10 +117,12 @@ def test_templates_index_but_refuse_attributes():
 def test_callable_conditions_need_their_printed_form():
     with pytest.raises(ClaimError, match="printed form"):
         Claim("rises", lambda numbers: True)
-    claim = Claim("ARI rises with k1", lambda numbers: sorted(numbers["sweep"]) == numbers["sweep"],
-                  shown="sweep is increasing")
-    assert evaluate_claims([claim], NUMBERS) == [{"text": "ARI rises with k1", "condition": "sweep is increasing",
-                                                  "holds": True}]
+    claim = Claim(
+        "ARI rises with k1", lambda numbers: sorted(numbers["sweep"]) == numbers["sweep"], shown="sweep is increasing"
+    )
+    assert evaluate_claims([claim], NUMBERS) == [
+        {"text": "ARI rises with k1", "condition": "sweep is increasing", "holds": True}
+    ]
     broken = Claim("broken", lambda numbers: numbers["absent"], shown="absent")
     with pytest.raises(ClaimError, match="claim 'broken'"):
         evaluate_claims([broken], NUMBERS)

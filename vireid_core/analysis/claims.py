@@ -27,20 +27,25 @@ from typing import Any
 
 from vireid_core.errors import UserError
 
-__all__ = ["Claim", "ClaimError", "ClaimLog", "claims_markdown", "evaluate_claims", "evaluate_condition",
-           "render"]
+__all__ = ["Claim", "ClaimError", "ClaimLog", "claims_markdown", "evaluate_claims", "evaluate_condition", "render"]
 
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
 }
 _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
-_FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "min": min, "max": max, "len": len, "sum": sum,
-                                             "round": round}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "min": min, "max": max, "len": len, "sum": sum, "round": round}
 
 
 class ClaimError(UserError):
@@ -74,8 +79,10 @@ class Claim:
         elif isinstance(self.condition, str):
             _parse(self.condition, self.text)  # refuse an unsafe or malformed expression at once
         else:
-            raise ClaimError(f"claim {self.text!r}: the condition must be an expression string or a callable, "
-                             f"got {type(self.condition).__name__}")
+            raise ClaimError(
+                f"claim {self.text!r}: the condition must be an expression string or a callable, "
+                f"got {type(self.condition).__name__}"
+            )
 
     @property
     def printed(self) -> str:
@@ -114,8 +121,10 @@ def render(template: str, numbers: Mapping[str, Any]) -> str:
     except (KeyError, IndexError, TypeError, ValueError) as error:
         if isinstance(error, ClaimError):
             raise
-        raise ClaimError(f"text {template!r}: cannot fill it from the numbers ({type(error).__name__}: {error}); "
-                         f"the numbers hold {_keys(numbers)}") from None
+        raise ClaimError(
+            f"text {template!r}: cannot fill it from the numbers ({type(error).__name__}: {error}); "
+            f"the numbers hold {_keys(numbers)}"
+        ) from None
 
 
 def _keys(mapping: Any) -> str:
@@ -128,9 +137,28 @@ def _parse(condition: str, text: str) -> ast.Expression:
     except SyntaxError as error:
         raise ClaimError(f"claim {text!r}: condition {condition!r} is not an expression ({error.msg})") from None
     for node in ast.walk(tree):
-        allowed = isinstance(node, (ast.Expression, ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp,
-                                    ast.BinOp, ast.Constant, ast.Name, ast.Subscript, ast.Load, ast.Tuple,
-                                    ast.List, ast.Call, *_COMPARE, *_ARITHMETIC, *_UNARY))
+        allowed = isinstance(
+            node,
+            (
+                ast.Expression,
+                ast.Compare,
+                ast.BoolOp,
+                ast.And,
+                ast.Or,
+                ast.UnaryOp,
+                ast.BinOp,
+                ast.Constant,
+                ast.Name,
+                ast.Subscript,
+                ast.Load,
+                ast.Tuple,
+                ast.List,
+                ast.Call,
+                *_COMPARE,
+                *_ARITHMETIC,
+                *_UNARY,
+            ),
+        )
         if isinstance(node, ast.Call):
             allowed = isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords
         if isinstance(node, ast.Constant):
@@ -138,10 +166,12 @@ def _parse(condition: str, text: str) -> ast.Expression:
         if isinstance(node, ast.Subscript):
             allowed = not isinstance(node.slice, ast.Slice)
         if not allowed:
-            raise ClaimError(f"claim {text!r}: condition {condition!r} uses {ast.unparse(node)!r} "
-                             f"({type(node).__name__}), which a claim may not: only the numbers' keys, "
-                             f"[key] lookups, numbers, comparisons, and/or/not, + - * / // and "
-                             f"{', '.join(_FUNCTIONS)}")
+            raise ClaimError(
+                f"claim {text!r}: condition {condition!r} uses {ast.unparse(node)!r} "
+                f"({type(node).__name__}), which a claim may not: only the numbers' keys, "
+                f"[key] lookups, numbers, comparisons, and/or/not, + - * / // and "
+                f"{', '.join(_FUNCTIONS)}"
+            )
     return tree
 
 
@@ -170,8 +200,9 @@ class _Evaluator:
             try:
                 return container[key]
             except (KeyError, IndexError, TypeError):
-                raise self.fail(f"{ast.unparse(node.value)} has no key {key!r} "
-                                f"(it holds: {_keys(container)})") from None
+                raise self.fail(
+                    f"{ast.unparse(node.value)} has no key {key!r} (it holds: {_keys(container)})"
+                ) from None
         if isinstance(node, (ast.Tuple, ast.List)):
             return [self.value(item) for item in node.elts]
         if isinstance(node, ast.BoolOp):
@@ -228,8 +259,9 @@ def _holds(claim: Claim, numbers: Mapping[str, Any]) -> bool:
     try:
         return bool(claim.condition(numbers))
     except (KeyError, IndexError, TypeError) as error:
-        raise ClaimError(f"claim {claim.text!r}: condition {claim.shown!r} fails on the numbers "
-                         f"({type(error).__name__}: {error})") from None
+        raise ClaimError(
+            f"claim {claim.text!r}: condition {claim.shown!r} fails on the numbers ({type(error).__name__}: {error})"
+        ) from None
 
 
 def evaluate_claims(claims: Iterable[Claim], numbers: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -240,8 +272,10 @@ def evaluate_claims(claims: Iterable[Claim], numbers: Mapping[str, Any]) -> list
         in the order given. Raises :class:`ClaimError` naming the claim when a condition cannot be
         evaluated.
     """
-    return [{"text": render(claim.text, numbers), "condition": claim.printed, "holds": _holds(claim, numbers)}
-            for claim in claims]
+    return [
+        {"text": render(claim.text, numbers), "condition": claim.printed, "holds": _holds(claim, numbers)}
+        for claim in claims
+    ]
 
 
 def _line(record: Mapping[str, Any]) -> str:
@@ -299,8 +333,9 @@ class ClaimLog:
         """
         return claims_markdown(self._evaluate(claims))
 
-    def reading(self, shows: str | Claim | Sequence[str | Claim],
-                not_shows: str | Claim | Sequence[str | Claim]) -> str:
+    def reading(
+        self, shows: str | Claim | Sequence[str | Claim], not_shows: str | Claim | Sequence[str | Claim]
+    ) -> str:
         """The two lines after a figure: what it shows and what it does not show.
 
         Each part is a sentence (a :func:`render` template, for statements without a comparison), a
@@ -309,8 +344,7 @@ class ClaimLog:
         Returns:
             Markdown: "**What this shows:** ..." and "**What it does not show:** ..." on two lines.
         """
-        return (f"**What this shows:** {self._part(shows)}  \n"
-                f"**What it does not show:** {self._part(not_shows)}")
+        return f"**What this shows:** {self._part(shows)}  \n**What it does not show:** {self._part(not_shows)}"
 
     def _part(self, part: str | Claim | Sequence[str | Claim]) -> str:
         items = [part] if isinstance(part, (str, Claim)) else list(part)

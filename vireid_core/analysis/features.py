@@ -200,5 +200,7 @@ def prototype_similarity_summary(prototypes: dict[str, np.ndarray]) -> dict[str,
     vis, ir = np.flatnonzero(mods == 0), np.flatnonzero(mods == 1)
     cos = protos[vis] @ protos[ir].T
     same = clusters[vis][:, None] == clusters[ir][None, :]
-    return {"same_cluster": float(cos[same].mean()) if same.any() else None,
-            "other_clusters": float(cos[~same].mean()) if (~same).any() else None}
+    return {
+        "same_cluster": float(cos[same].mean()) if same.any() else None,
+        "other_clusters": float(cos[~same].mean()) if (~same).any() else None,
+    }

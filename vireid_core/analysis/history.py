@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-HISTORY_KEYS = ("ari_vis", "ari_ir", "clusters_vis", "clusters_ir", "global_ari", "global_mixed_fraction",
-                "global_cross_modality_pair_precision", "global_cross_modality_pair_recall",
-                "global_single_modality_ceiling_ari", "loss_intra", "loss_global")
+HISTORY_KEYS = (
+    "ari_vis",
+    "ari_ir",
+    "clusters_vis",
+    "clusters_ir",
+    "global_ari",
+    "global_mixed_fraction",
+    "global_cross_modality_pair_precision",
+    "global_cross_modality_pair_recall",
+    "global_single_modality_ceiling_ari",
+    "loss_intra",
+    "loss_global",
+)
 
 
-def history_summary(history: Sequence[dict[str, Any]], keys: Sequence[str] = HISTORY_KEYS
-                    ) -> dict[str, dict[str, Any]]:
+def history_summary(history: Sequence[dict[str, Any]], keys: Sequence[str] = HISTORY_KEYS) -> dict[str, dict[str, Any]]:
     """Each key of a per-epoch history (:class:`~vireid_core.learning.callbacks.HistoryRecorder` records,
     or ``results.json``'s ``history``) at three points of the run.
 
@@ -28,9 +37,11 @@ def history_summary(history: Sequence[dict[str, Any]], keys: Sequence[str] = HIS
     summary = {}
     for key in keys:
         values = [r.get(key) for r in stage2 if r.get(key) is not None]
-        summary[key] = {"start": history[0].get(key) if history else None,
-                        "after stage 1": stage2[0].get(key) if stage2 else None,
-                        "last": history[-1].get(key) if history else None,
-                        "stage 2 min": min(values) if values else None,
-                        "stage 2 max": max(values) if values else None}
+        summary[key] = {
+            "start": history[0].get(key) if history else None,
+            "after stage 1": stage2[0].get(key) if stage2 else None,
+            "last": history[-1].get(key) if history else None,
+            "stage 2 min": min(values) if values else None,
+            "stage 2 max": max(values) if values else None,
+        }
     return summary

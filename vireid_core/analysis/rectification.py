@@ -282,10 +282,15 @@ def sweep_summary(sweep: Sequence[dict[str, Any]], eps: float) -> dict[str, Any]
     kinds = ("plain", "modality-aware")
     by_setting = {(r["kind"], int(r["k1"]), float(r["eps"])): r["ari"] for r in sweep}
     settings = [(k1, e) for k1 in k1_values for e in swept]
-    return {"eps": nearest, "k1": k1_values,
-            "ari": {kind: [at[(kind, k1)]["ari"] for k1 in k1_values] for kind in kinds},
-            "mixed_cluster_fraction": {kind: [at[(kind, k1)]["mixed_cluster_fraction"] for k1 in k1_values]
-                                       for kind in kinds},
-            "settings": len(settings),
-            "plain_ari_higher": sum(by_setting[("plain", k1, e)] > by_setting[("modality-aware", k1, e)]
-                                    for k1, e in settings)}
+    return {
+        "eps": nearest,
+        "k1": k1_values,
+        "ari": {kind: [at[(kind, k1)]["ari"] for k1 in k1_values] for kind in kinds},
+        "mixed_cluster_fraction": {
+            kind: [at[(kind, k1)]["mixed_cluster_fraction"] for k1 in k1_values] for kind in kinds
+        },
+        "settings": len(settings),
+        "plain_ari_higher": sum(
+            by_setting[("plain", k1, e)] > by_setting[("modality-aware", k1, e)] for k1, e in settings
+        ),
+    }
