@@ -1,6 +1,9 @@
 """The four teaching notebooks: stored without outputs and exactly as JupyterLab writes them, parameterised,
 free of function definitions, and each one runs headless with papermill on the smallest parameters, writes
 the numbers it reports and shows no clutter (echoed return values, raw widget reprs, unrounded numbers).
+Every comparative sentence a notebook prints is a claim checked against its numbers
+(:mod:`vireid_core.analysis.claims`): each numbers file carries its ``claims``, and every one must hold, in
+the smoke runs here and in the committed ``figures/*_numbers.json`` of the default parameters.
 
 The papermill runs share one SynthVI cache (so the smoke run is trained once, by notebook 01) and write
 their figures and ``*_numbers.json`` into a temporary folder. Each run is bounded by ``timeout`` and by
@@ -20,6 +23,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+COMMITTED = Path(__file__).resolve().parents[1] / "figures"
 NAMES = ["01_modality_bias", "02_distance_rectification", "03_training", "04_evaluation"]
 SMOKE = {"preset": "synthvi-smoke", "threads": 1, "progress": False, "train_fresh": True}  # 01 trains the smoke run
 PARAMETERS = {
@@ -158,6 +162,28 @@ def _numbers(executed, name):
     for figure in FIGURES[name]:
         assert (figures / f"{figure}.png").is_file(), f"{name} did not save {figure}.png"
     return json.loads((figures / f"{name}_numbers.json").read_text())
+
+
+def _assert_claims_hold(numbers, where):
+    claims = numbers.get("claims")
+    assert isinstance(claims, list) and claims, f"{where}: no claims list in the numbers file"
+    for claim in claims:
+        assert set(claim) == {"text", "condition", "holds"}, f"{where}: claim without text/condition/holds: {claim}"
+        assert isinstance(claim["text"], str) and claim["text"] and isinstance(claim["condition"], str)
+        assert claim["holds"] is True, f"{where}: claim no longer holds: {claim['text']!r} ({claim['condition']})"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_numbers_carry_claims_that_hold(name):
+    """The numbers the notebooks computed with their default parameters (committed in figures/): the prose's
+    claims hold for them. Re-running a notebook rewrites the file, so a claim broken by a change shows here."""
+    _assert_claims_hold(json.loads((COMMITTED / f"{name}_numbers.json").read_text()), f"figures/{name}_numbers.json")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_every_claim_holds_in_the_smoke_run(executed, name):
+    _assert_claims_hold(_numbers(executed, name), f"{name} (smoke run)")
 
 
 WIDGET_REPR = re.compile(r"^(VBox|HBox|Box|Image|HTML|SelectionSlider|IntProgress|FloatProgress)\(")
