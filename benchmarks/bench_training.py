@@ -111,46 +111,39 @@ def _pretrain_rate(config, start, source, steps: int) -> float:
     return stats["images_per_second"]
 
 
-def _network_rate(config, start, steps: int = 6) -> float:
-    """images/s of the network alone on random images (forward, a float32 loss, backward, Adam; batch
-    128 = one step A's images): the part of a step that precision and memory format can speed up."""
-    plan = plan_for_config(config, torch.device("cpu"))
+def _timed_steps(plan, config, start, steps: int, compiled: bool = False) -> tuple[float, float]:
+    """(seconds of the first step, steady images/s over the next ``steps``) of the network alone on
+    random images: forward (``torch.compile``d if asked), a float32 loss, backward, Adam; batch 128 =
+    one step A's images."""
     images = plan.images(torch.randn(128, 3, config.data.height, config.data.width))
     modality = torch.cat([torch.zeros(64), torch.ones(64)]).long()
     model = plan.prepare_model(copy.deepcopy(start)).train()
+    forward = torch.compile(model) if compiled else model
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     times = []
     for _ in range(steps + 1):
         started = time.perf_counter()
         with plan.autocast():
-            loss = model(images, modality).float().pow(2).mean()
+            loss = forward(images, modality).float().pow(2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - started)
-    return 128 / statistics.median(times[1:])
+    return times[0], 128 / statistics.median(times[1:])
+
+
+def _network_rate(config, start, steps: int = 6) -> float:
+    """images/s of the network alone (:func:`_timed_steps`): the part of a step that precision and
+    memory format can speed up."""
+    return _timed_steps(plan_for_config(config, torch.device("cpu")), config, start, steps)[1]
 
 
 def _compile_probe(config, dataset, start, steps: int = 6) -> None:
     """Start-up cost and step speed of torch.compile on the fast path's training step."""
     plan = compute_plan("cpu", config.precision, channels_last=config.channels_last)
-    images = plan.images(torch.randn(128, 3, config.data.height, config.data.width))
-    modality = torch.cat([torch.zeros(64), torch.ones(64)]).long()
-    rates = {}
-    for name in ("eager", "compiled"):
-        model = plan.prepare_model(copy.deepcopy(start)).train()
-        forward = torch.compile(model) if name == "compiled" else model
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-        times = []
-        for _ in range(steps + 1):
-            started = time.perf_counter()
-            with plan.autocast():
-                loss = forward(images, modality).float().pow(2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            times.append(time.perf_counter() - started)
-        rates[name] = (times[0], 128 / statistics.median(times[1:]))
+    rates = {
+        name: _timed_steps(plan, config, start, steps, compiled=name == "compiled") for name in ("eager", "compiled")
+    }
     print(
         f"torch.compile: first step {rates['compiled'][0]:.0f} s (eager {rates['eager'][0]:.1f} s); "
         f"steady {rates['compiled'][1]:.0f} vs {rates['eager'][1]:.0f} img/s "
