@@ -79,13 +79,15 @@ def test_checks_report_pass_fail_and_not_done() -> None:
     shape = checks.check("d", lambda x: x[0], expected, expected=expected, source="f")
     pair = checks.check("e", lambda: (expected > 2, expected), expected=(expected > 2, expected), source="f")
     assert [r.status for r in checks.results] == ["passed", "failed", "not done", "failed", "passed"]
-    assert str(done).startswith("✓ a:") and str(todo) == "· c: fill in the TODO of _unfinished"
+    assert str(done).startswith("✓ a:") and str(todo) == "· c: not done yet, fill in the TODO of _unfinished"
     assert "5 entries differ, the first at [0, 1]: yours 2, the package's 1 (f)" in str(wrong)
     assert "shape (3,), the package's is (2, 3)" in shape.detail and pair.passed
     assert checks.value("b") is expected and checks.value("a") is done.value
     assert checks.summary() == "2 passed, 2 failed, 1 not done yet"
     strict = ExerciseChecks(strict=True)
-    with pytest.raises(AssertionError, match="not done|TODO"):
+    nested = checks.check("f", lambda: _unfinished(), expected=expected, source="f")
+    assert nested.detail == "not done yet, fill in the TODO of _unfinished"  # names the unfinished one
+    with pytest.raises(AssertionError, match="not done yet"):
         strict.check("c", _unfinished, expected=expected, source="f")
     with pytest.raises(AssertionError, match="entries differ"):
         strict.check("b", lambda: expected * 2, expected=expected, source="f")

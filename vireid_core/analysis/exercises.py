@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,8 +131,9 @@ class ExerciseChecks:
         wanted = expected if isinstance(expected, tuple) else (expected,)
         try:
             mine = function(*args)
-        except NotImplementedError:
-            result = CheckResult(name, "not done", f"fill in the TODO of {function.__name__}", expected)
+        except NotImplementedError as unfinished:
+            where = traceback.extract_tb(unfinished.__traceback__)[-1].name  # the function that is still a TODO
+            result = CheckResult(name, "not done", f"not done yet, fill in the TODO of {where}", expected)
         else:
             got = mine if isinstance(expected, tuple) else (mine,)
             if not isinstance(got, tuple) or len(got) != len(wanted):
