@@ -59,6 +59,7 @@ FIGURES = {
         "01_plain_jaccard_clusters",
     ],
     "02_distance_rectification": [
+        "02_toy_association",
         "02_neighbour_lists",
         "02_encoding_vectors",
         "02_distance_histograms",
