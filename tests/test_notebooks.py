@@ -1,6 +1,9 @@
 """The four teaching notebooks: stored without outputs and exactly as JupyterLab writes them, parameterised,
-free of function definitions, and each one runs headless with papermill on the smallest parameters, writes
-the numbers it reports and shows no clutter (echoed return values, raw widget reprs, unrounded numbers).
+free of function definitions outside the marked exercise cells, and each one runs headless with papermill on
+the smallest parameters, writes the numbers it reports and shows no clutter (echoed return values, raw widget
+reprs, unrounded numbers). Notebook 02's exercises (the association built by hand on a toy) are checked on
+their own: the solutions copy is the student's copy with the collapsed solutions filled in, and its toy
+section passes every check.
 Every comparative sentence a notebook prints is a claim checked against its numbers
 (:mod:`vireid_core.analysis.claims`): each numbers file carries its ``claims``, and every one must hold, in
 the smoke runs here and in the committed ``figures/*_numbers.json`` of the default parameters.
@@ -19,12 +22,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import nbformat
 import pytest
+import torch
+
+from vireid_core.analysis.exercises import EXERCISE_MARKER, EXERCISE_TAG, is_exercise, solutions_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 COMMITTED = Path(__file__).resolve().parents[1] / "figures"
 NAMES = ["01_modality_bias", "02_distance_rectification", "03_training", "04_evaluation"]
+SOLUTIONS = {"02_distance_rectification": "02_distance_rectification_solutions"}  # student copy -> solved copy
+STORED = NAMES + list(SOLUTIONS.values())
+TOY_HEADING = "## Build it by hand"
 SMOKE = {"preset": "synthvi-smoke", "threads": 1, "progress": False, "train_fresh": True}  # 01 trains the smoke run
 PARAMETERS = {
     "01_modality_bias": {"n_ids": 8, "umap_epochs": 50},
@@ -49,6 +59,7 @@ FIGURES = {
         "01_plain_jaccard_clusters",
     ],
     "02_distance_rectification": [
+        "02_toy_association",
         "02_neighbour_lists",
         "02_encoding_vectors",
         "02_distance_histograms",
@@ -61,7 +72,7 @@ FIGURES = {
 }
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STORED)
 def test_notebook_is_stored_clean(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -72,13 +83,21 @@ def test_notebook_is_stored_clean(name):
         assert f"\n{key} = " in "\n" + tagged[0].source, f"{name}: parameter {key!r} missing"
     for cell in code:
         lines = cell.source.splitlines()
+        tagged_exercise = EXERCISE_TAG in cell.metadata.get("tags", [])
+        assert tagged_exercise == cell.source.startswith(EXERCISE_MARKER), (
+            f"{name}: cell {cell.get('id')}: an exercise cell starts with {EXERCISE_MARKER!r} and is tagged "
+            f"{EXERCISE_TAG!r}, both or neither"
+        )
+        if is_exercise(cell):
+            continue  # the student's code: the one place a notebook holds logic
         assert not any(line.lstrip().startswith(("def ", "class ")) for line in lines), (
             f"{name}: logic belongs in vireid_core, not in notebook functions"
         )
+        assert "TODO" not in cell.source, f"{name}: cell {cell.get('id')}: a TODO outside an exercise cell"
     assert "try this" in nb.cells[-2].source.lower(), f"{name} must end with a 'Try this' block"
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STORED)
 def test_notebook_is_stored_as_jupyterlab_writes_it(name):
     """Opening a notebook in JupyterLab must leave it clean: the stored bytes are what nbformat writes
     (jupyter_server saves with ``nbformat.write``: indent 1, sorted keys, non-ASCII kept, one final
@@ -101,7 +120,7 @@ def test_notebook_is_stored_as_jupyterlab_writes_it(name):
     }
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STORED)
 def test_notebook_defaults_and_cells_echo_nothing(name):
     """Progress bars on by default; ``train_fresh`` right after ``checkpoint`` and passed to every
     ``cached_run``; no cell ends in an expression whose value would be echoed (``PosixPath(...)``)."""
@@ -122,6 +141,89 @@ def test_notebook_defaults_and_cells_echo_nothing(name):
         if isinstance(last, ast.Expr) and not cell.source.rstrip().endswith(";"):
             func = ast.unparse(last.value.func) if isinstance(last.value, ast.Call) else ""
             assert func in ("print", "display"), f"{name}: cell ending in {ast.unparse(last)[:60]!r} echoes its value"
+
+
+def _read(name):
+    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("student, solved", SOLUTIONS.items())
+def test_exercises_have_a_todo_a_check_and_a_collapsed_solution(student, solved):
+    """Every exercise cell of the student's copy leaves its functions to the student (``# TODO`` and
+    ``raise NotImplementedError``), is followed by a check cell and a collapsed solution; the solved copy
+    holds those solutions, with no TODO left."""
+    cells = _read(student).cells
+    exercises = [k for k, cell in enumerate(cells) if is_exercise(cell)]
+    assert len(exercises) >= 4, f"{student}: expected the four exercises of the toy section"
+    for k in exercises:
+        assert "# TODO" in cells[k].source and "raise NotImplementedError" in cells[k].source, cells[k].id
+        following = cells[k + 1 : k + 3]
+        assert following[0].cell_type == "code" and "checks.check(" in following[0].source, cells[k].id
+        assert following[1].cell_type == "markdown" and "<details><summary>Solution</summary>" in following[1].source
+        assert "**Expected.**" in cells[k - 1].source and "$$" in cells[k - 1].source, f"{cells[k].id}: definition"
+    for cell in (c for c in _read(solved).cells if is_exercise(c)):
+        assert "TODO" not in cell.source and "NotImplementedError" not in cell.source, cell.id
+
+
+@pytest.mark.parametrize("student, solved", SOLUTIONS.items())
+def test_solutions_copy_differs_only_in_exercise_cells(student, solved):
+    """The solved copy is the student's copy with each exercise cell replaced by its collapsed solution
+    (regenerate it with :func:`vireid_core.analysis.exercises.write_solutions`); nothing else differs."""
+    mine, theirs = _read(student), _read(solved)
+    assert theirs == solutions_notebook(mine), f"{solved} is stale: rewrite it with exercises.write_solutions"
+    assert mine.metadata == theirs.metadata and len(mine.cells) == len(theirs.cells)
+    changed = []
+    for a, b in zip(mine.cells, theirs.cells, strict=True):
+        assert (a.id, a.cell_type, a.metadata) == (b.id, b.cell_type, b.metadata)
+        if a.source != b.source:
+            assert is_exercise(a) and is_exercise(b), f"cell {a.id} differs but is no exercise cell"
+            changed.append(a.id)
+    assert changed == [c.id for c in mine.cells if is_exercise(c)], "every exercise must be solved"
+
+
+def _run_toy_section(name, figures, *, strict):
+    """Execute, in one namespace, the parameters cell (with ``exercises_strict = strict``, figures into
+    ``figures``), the setup cell after it and the cells of the toy section, as a kernel would in order.
+    Returns the namespace."""
+    cells = _read(name).cells
+    start = next(k for k, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith(TOY_HEADING))
+    end = next(k for k in range(start + 1, len(cells)) if cells[k].source.startswith("## "))
+    parameters = next(k for k, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    setup = next(k for k in range(parameters + 1, len(cells)) if cells[k].cell_type == "code")
+    namespace = {"__name__": "__notebook__"}
+    injected = {"figures_dir": str(figures), "exercises_strict": strict, "threads": torch.get_num_threads()}
+    try:
+        for k in [parameters, setup, *range(start, end)]:
+            if cells[k].cell_type == "code":
+                exec(compile(cells[k].source, f"{name}:{cells[k].id}", "exec"), namespace)
+            if k == parameters:
+                namespace.update(injected)
+    finally:
+        plt.close("all")
+    return namespace
+
+
+@pytest.mark.parametrize("solved", SOLUTIONS.values())
+def test_solved_exercises_pass_every_check(solved, tmp_path, capsys):
+    """The solutions, run in strict mode (an unfinished or wrong part raises): every part of every
+    exercise matches the package, the toy figure is drawn and the toy's claims hold."""
+    namespace = _run_toy_section(solved, tmp_path, strict=True)
+    results = namespace["checks"].results
+    assert len(results) == 8 and all(r.passed for r in results), [str(r) for r in results]
+    assert (tmp_path / "02_toy_association.png").is_file()
+    assert namespace["claims"].records and all(r["holds"] for r in namespace["claims"].records)
+    assert "8 passed, 0 failed, 0 not done yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("student", SOLUTIONS)
+def test_unfinished_exercises_report_not_done_and_the_notebook_goes_on(student, tmp_path):
+    """The student's copy as shipped: every check says "not done yet", none raises, and the figure and
+    the claims after the exercises use the package's results."""
+    namespace = _run_toy_section(student, tmp_path, strict=False)
+    results = namespace["checks"].results
+    assert len(results) == 8 and {r.status for r in results} == {"not done"}
+    assert all(r["holds"] for r in namespace["claims"].records)
+    assert namespace["numbers"]["toy"]["modality-aware Jaccard"]["cross_pairs_linked"] > 0
 
 
 @pytest.fixture(scope="module")

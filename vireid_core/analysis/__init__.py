@@ -8,6 +8,7 @@ offered here too so a notebook imports one module.
 """
 
 from vireid_core.analysis.claims import Claim, ClaimError, ClaimLog, claims_markdown, evaluate_claims, render
+from vireid_core.analysis.exercises import ExerciseChecks, toy_pair_summary
 from vireid_core.analysis.features import (
     clustering_features,
     identity_subset,
@@ -48,6 +49,7 @@ __all__ = [
     "ClaimError",
     "ClaimLog",
     "ClusterExplorer",
+    "ExerciseChecks",
     "cached_run",
     "claims_markdown",
     "clustering_features",
@@ -77,6 +79,7 @@ __all__ = [
     "sweep_summary",
     "synthvi_regdb",
     "top_matches",
+    "toy_pair_summary",
     "umap_embedding",
     "unit_rows",
     "whole_number",

@@ -27,6 +27,7 @@ from vireid_core.viz.clusters import (
 from vireid_core.viz.evaluation import ablation_rows, plot_ablation, plot_cmc
 from vireid_core.viz.images import plot_modality_samples, plot_neighbour_strips, plot_retrieval_gallery
 from vireid_core.viz.text import dataset_summary, format_numbers, rounded
+from vireid_core.viz.toy import plot_toy_association
 from vireid_core.viz.training import LiveTrainingPlot, plot_live_training, plot_prototypes
 from vireid_core.viz.widgets import ClusterExplorerPanel, cluster_explorer_panel
 
@@ -59,6 +60,7 @@ __all__ = [
     "plot_parameter_sweep",
     "plot_prototypes",
     "plot_retrieval_gallery",
+    "plot_toy_association",
     "plot_stage_results",
     "plot_training_curves",
     "rounded",
