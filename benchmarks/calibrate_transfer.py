@@ -9,7 +9,8 @@ queries, visible gallery, 3 trials) on the test identities. Modes:
 * ``shared``: one class per person, visible and infrared images together (a supervised cross-modality
   model: if this is low, the data is ambiguous across modalities);
 * ``sep``: one class per person *within each modality*, one classifier per modality (what
-  intra-modality learning alone can transfer across modalities, from a random start).
+  intra-modality learning alone can transfer across modalities, from a random start);
+* ``none``: no training, the starting weights evaluated as they are.
 
 ``--start FILE`` begins every mode from a checkpoint's weights (e.g. the shipped
 ``models/synthvi/synthvi-cpu/start.pt``) instead of the random initialisation: ``sep`` from the start
@@ -17,8 +18,12 @@ is then the ceiling of stage 1 (intra-modality learning with *true* labels, noth
 
 Prints one JSON object: the design's overrides, and R1 / mAP (%) and seconds per mode.
 
+``--config KEY=VALUE`` overrides the preset itself, e.g. ``--config model.arch=effnet_lite0 --config
+model.pretrained=imagenet`` measures the packaged ImageNet EfficientNet-Lite0 as the start.
+
 Usage: .venv/bin/python benchmarks/calibrate_transfer.py --set ir_lum_mix=0.55 --set ir_response=luminance \
            --set lookalike_same_fabric=false [--modes shared,sep] [--steps 600] [--start FILE] [--out FILE]
+           [--config KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -51,7 +56,10 @@ from vireid_core.workflow import evaluate_run, synthvi_config
 
 def _parse(text: str) -> tuple[str, Any]:
     key, _, value = text.partition("=")
-    return key, json.loads(value) if value not in ("luminance", "near_infrared") else value
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:  # a bare word such as luminance or effnet_lite0
+        return key, value
 
 
 def train_per_modality(
@@ -104,6 +112,14 @@ def main() -> None:
         metavar="FIELD=VALUE",
         help="a SynthVIConfig field, e.g. ir_lum_mix=0.55",
     )
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        type=_parse,
+        metavar="KEY=VALUE",
+        help="a run-config override of the synthvi-cpu preset, e.g. model.arch=effnet_lite0",
+    )
     parser.add_argument("--modes", default="shared,sep")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--width", type=float, default=0.25)
@@ -115,12 +131,13 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    config = get_preset("synthvi-cpu", {"model.width_multiplier": args.width})
+    config = get_preset("synthvi-cpu", {"model.width_multiplier": args.width, **dict(args.config)})
     torch.set_num_threads(config.threads)
     synth = dataclasses.replace(synthvi_config(config), **dict(args.set))
     plan = plan_for_config(config, torch.device("cpu"))
     report: dict[str, Any] = {
         "overrides": dict(args.set),
+        "config": dict(args.config),
         "steps": args.steps,
         "width": args.width,
         "start": str(args.start) if args.start else "random",
@@ -146,8 +163,8 @@ def main() -> None:
                 )
             elif mode == "sep":
                 train_per_modality(model, list(dataset.train), args.steps, plan)
-            else:
-                raise SystemExit(f"unknown mode {mode!r}; expected shared or sep")
+            elif mode != "none":
+                raise SystemExit(f"unknown mode {mode!r}; expected shared, sep or none")
             model.eval()
             metrics = next(
                 iter(evaluate_run(model, dataset, config, trials=3, progress=False, settings="all").values())

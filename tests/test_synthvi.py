@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,10 @@ from vireid_core.data.synthvi import (
 )
 from vireid_core.data.synthvi.cameras import SYSU_CAMERAS
 from vireid_core.data.synthvi.config import STREAM_SOURCE, STREAM_TARGET
+from vireid_core.data.synthvi.figure import sample_pose
 from vireid_core.data.synthvi.generator import sysu_presence
-from vireid_core.data.synthvi.render import luminance, near_infrared_response
+from vireid_core.data.synthvi.identities import sample_identities
+from vireid_core.data.synthvi.render import infrared_paint, luminance, near_infrared_response, render_image
 
 TINY = SynthVIConfig.tiny()
 VISIBLE_CAMS, INFRARED_CAMS = (1, 2, 4, 5), (3, 6)
@@ -190,7 +193,9 @@ def test_generator_1_2_settings_reproduce_its_images_exactly() -> None:
     """``ir_lum_mix=0.55, ir_response="luminance", lookalike_same_fabric=False`` is generator 1.2, byte for byte
     (the hash was taken from the 1.2 code), so the designs in docs/synthvi-calibration.md stay
     reproducible."""
-    config = SynthVIConfig.tiny(seed=3).with_(ir_lum_mix=0.55, ir_response="luminance", lookalike_same_fabric=False)
+    config = SynthVIConfig.tiny(seed=3).with_(
+        ir_lum_mix=0.55, ir_response="luminance", lookalike_same_fabric=False, pigment_cues=False
+    )
     world = SynthWorld.build(config, 0, 6, SYSU_CAMERAS)
     digest = hashlib.sha256()
     for pid in range(1, 7):
@@ -206,3 +211,75 @@ def test_near_infrared_response_weights_red_dyes_most() -> None:
     assert abs(luminance(red) - luminance(blue)) < 0.1
     with pytest.raises(ValueError, match="ir_response"):
         SynthVIConfig(ir_response="thermal")
+
+
+def _world_digest(config: SynthVIConfig) -> str:
+    world = SynthWorld.build(config, 0, 6, SYSU_CAMERAS)
+    digest = hashlib.sha256()
+    for pid in range(1, 7):
+        for cam in (1, 3, 6):
+            digest.update(world.render(pid, cam, 0).tobytes())
+    return digest.hexdigest()
+
+
+def test_without_pigment_cues_generator_1_3_images_are_reproduced_exactly() -> None:
+    """``pigment_cues=False`` is generator 1.3 byte for byte (hash taken from the 1.3 code), and the
+    pigment cues change the images."""
+    config = SynthVIConfig.tiny(seed=3)
+    old = "4c02a5ea9372d7bf541051eeeb79d0fef32afefd27f213b9946b75793a6babc3"
+    assert _world_digest(config.with_(pigment_cues=False)) == old
+    assert _world_digest(config) != old
+
+
+def test_pigment_cues_keep_the_other_attributes_and_follow_copied_garments() -> None:
+    """The pigment stream is separate: every generator-1.3 attribute is unchanged. A look-alike that
+    copies its template's upper garment also has the template's print."""
+    plain = sample_identities(np.random.default_rng(5), 60, 3)
+    cued = sample_identities(np.random.default_rng(5), 60, 3, pigment_rng=np.random.default_rng(9))
+    for a, b in zip(plain, cued, strict=True):
+        assert a.upper_colour == b.upper_colour and a.height == b.height and a.bag_kind == b.bag_kind
+        assert b.pigment_shoes and not a.pigment_shoes
+    assert sum(p.print_kind != "none" for p in cued) >= 15
+    copies = [
+        (cued[i - i % 3], cued[i])
+        for i in range(60)
+        if i % 3
+        and cued[i].upper_colour == cued[i - i % 3].upper_colour
+        and cued[i].upper_pattern == cued[i - i % 3].upper_pattern
+    ]
+    assert copies and all(t.print_kind == c.print_kind and t.print_ink == c.print_ink for t, c in copies)
+
+
+def test_white_print_and_white_shoes_stay_bright_in_infrared() -> None:
+    """Pigments keep their visible brightness in infrared: white ink brighter than black ink, white
+    shoes brighter than black ones, and retroreflective trim brighter than skin."""
+    person = sample_identities(np.random.default_rng(1), 1, 1, pigment_rng=np.random.default_rng(2))[0]
+
+    white = infrared_paint(replace(person, print_ink=(0.93,) * 3, shoe_colour=(0.95,) * 3), 0.25, 0.8)
+    black = infrared_paint(replace(person, print_ink=(0.07,) * 3, shoe_colour=(0.05,) * 3), 0.25, 0.8)
+    assert white["print"] > black["print"] + 0.3 and white["shoe"] > black["shoe"] + 0.3
+    assert white["reflective"] > white["skin"]
+
+
+def test_a_front_print_is_drawn_in_both_modalities() -> None:
+    """A large white print on a black shirt brightens the chest in the visible and the infrared image."""
+
+    config = SynthVIConfig.tiny(seed=0).with_(occlusion_prob=0.0, clutter=0.0)
+    world = SynthWorld.build(config, 0, 1, SYSU_CAMERAS)
+    base = replace(
+        world.identities[0], upper_colour=(0.08,) * 3, upper_pattern="plain", chest_mark=False, reflective="none"
+    )
+    pose = replace(sample_pose(np.random.default_rng(0)), back_view=False, shift_x=0.0, mirror=False)
+    for cam in (1, 3):
+        spec, rng = world.camera(cam), lambda: np.random.default_rng(4)
+        scene = world.scenes[spec.scene]
+        without = render_image(replace(base, print_kind="none"), spec, scene, pose, rng(), config).astype(float)
+        with_print = render_image(
+            replace(base, print_kind="square", print_ink=(0.93,) * 3, print_size=0.5, print_height=0.4),
+            spec,
+            scene,
+            pose,
+            rng(),
+            config,
+        ).astype(float)
+        assert (with_print - without).mean() > 0.3, cam

@@ -1,9 +1,11 @@
 """Supervised pretraining on a labelled *source* set — the CPU stand-in for ImageNet weights.
 
-The SynthVI feasibility study showed that a small network trained from scratch never gets the
-unsupervised loop going, and that visible-only pretraining leaves almost no cross-modality signal;
-identity classification on a **disjoint, labelled** SynthVI source set in **both modalities** (shared
-identity labels) gives a usable, still modality-biased start. This module does exactly that.
+A small network trained from scratch gives the unsupervised loop too little to start from (its
+clusters are near random), so every SynthVI run starts from identity classification on a **disjoint,
+labelled** SynthVI source set, as real runs start from ImageNet. Which source images it sees and how
+they are augmented is chosen by :mod:`vireid_core.learning.starts`; the ``synthvi-cpu`` start sees
+visible images only, so no label ties a visible image to an infrared one
+(docs/synthvi-calibration.md measures the candidates).
 
 It reads the ``pid`` of the samples it is given. Those must be the labelled *source* identities, never
 the target training set of the unsupervised run (whose pids are ground truth kept for diagnostics).

@@ -12,8 +12,8 @@
 
 ``pretrain.channel_aug`` is the share of visible source images given the visible view-2 transform
 (colour jitter + channel exchange, :func:`vireid_core.data.transforms.train_transform`), the
-"visible + grayscale augmentation" start of the SynthVI feasibility study (the candidate starts are
-listed in docs/synthvi-calibration.md). The third candidate,
+"visible + grayscale augmentation" start (the candidate starts and their measured ladders are in
+docs/synthvi-calibration.md). The third candidate,
 ImageNet EfficientNet-Lite0, needs no pretraining: ``model.arch=effnet_lite0``,
 ``model.pretrained=imagenet``, ``pretrain.enabled=false``.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-GENERATOR_VERSION = "1.3.0"
+GENERATOR_VERSION = "1.4.0"
 
 # Random streams: identities and images of the target set and of the source set never share one.
 STREAM_TARGET = 0
@@ -37,6 +37,9 @@ class SynthVIConfig:
         lookalike_same_fabric: a look-alike who copies a garment from its group's template also copies
             that garment's fabric term (same garment, same material); False = generator 1.2 (only the
             colours and the pattern were copied).
+        pigment_cues: people wear prints, retroreflective trim and shoes coloured with pigments, whose
+            infrared brightness follows their visible brightness (generator 1.4, see `pigments.py`);
+            False = generator 1.3 (same identities, images byte for byte).
         ir_degrade: scale of the infrared blur and sensor noise (1 = the prototype's "v1").
         clutter: scale of the number of background shapes.
         occlusion_prob: probability that an image has a partial occluder in front of the person.
@@ -67,6 +70,7 @@ class SynthVIConfig:
     occlusion_prob: float = 0.1
     lookalike_group_size: int = 3
     lookalike_same_fabric: bool = True
+    pigment_cues: bool = True
     regdb_n_ids: int = 412
     regdb_images_per_modality: int = 10
     regdb_trials: int = 10

@@ -15,7 +15,7 @@ from vireid_core.data.synthvi.identities import Identity
 
 Fill = int | tuple[int, int, int]
 
-PARTS = ("skin", "hair", "cap", "upper", "upper2", "lower", "shoe", "bag", "belt")
+PARTS = ("skin", "hair", "cap", "upper", "upper2", "lower", "shoe", "bag", "belt", "print", "reflective")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,52 @@ def _limb(draw: ImageDraw.ImageDraw, points: list[tuple[float, float]], width: f
     r = width / 2.0
     for x, y in (points[0], points[-1]):
         draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
+
+
+def _print_mask(size: tuple[int, int], kind: str, cx: float, cy: float, s: float) -> Image.Image:
+    """A mask (255 inside) of one print shape of width `s` centred at (cx, cy)."""
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    if kind == "disc":
+        draw.ellipse((cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2), fill=255)
+    elif kind == "square":
+        draw.rectangle((cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2), fill=255)
+    elif kind == "bar":
+        draw.rectangle((cx - s / 2, cy - 0.15 * s, cx + s / 2, cy + 0.15 * s), fill=255)
+    elif kind == "two_bars":
+        for dy in (-0.2 * s, 0.2 * s):
+            draw.rectangle((cx - s / 2, cy + dy - 0.1 * s, cx + s / 2, cy + dy + 0.1 * s), fill=255)
+    elif kind == "triangle":
+        draw.polygon([(cx, cy - s / 2), (cx + s / 2, cy + s / 2), (cx - s / 2, cy + s / 2)], fill=255)
+    return mask
+
+
+def _draw_pigment_cues(
+    canvas: Image.Image,
+    person: Identity,
+    front: bool,
+    torso_mask: Image.Image,
+    frame: tuple,
+    paint: dict[str, Fill],
+) -> None:
+    """Prints (front, or back when `person.back_print`) and retroreflective trim, clipped to the torso."""
+    X, shoulder_y, hip_y, sh_hw = frame  # noqa: N806 - the caller's mirrored x mapping
+    torso_h = hip_y - shoulder_y
+    if person.print_kind != "none" and (front or person.back_print):
+        s = person.print_size * 2 * sh_hw * (1.0 if front else 1.3)
+        cx = X(person.print_offset * sh_hw) if front else X(0.0)
+        cy = shoulder_y + person.print_height * torso_h
+        mask = _print_mask(canvas.size, person.print_kind, cx, cy, s)
+        canvas.paste(paint["print"], mask=ImageChops.multiply(torso_mask, mask))
+    if person.reflective != "none":
+        mask = Image.new("L", canvas.size, 0)
+        draw = ImageDraw.Draw(mask)
+        band = 0.07 * torso_h
+        rows = (0.55, 0.75) if person.reflective == "bands" else (0.08,)
+        for row in rows:
+            y0 = shoulder_y + row * torso_h
+            draw.rectangle((0, y0, canvas.size[0], y0 + band), fill=255)
+        canvas.paste(paint["reflective"], mask=ImageChops.multiply(torso_mask, mask))
 
 
 def draw_person(canvas: Image.Image, person: Identity, pose: Pose, paint: dict[str, Fill]) -> dict[str, float]:
@@ -152,6 +198,7 @@ def draw_person(canvas: Image.Image, person: Identity, pose: Pose, paint: dict[s
             (mx - mr, my - mr, mx + mr, my + mr),
             fill=paint["upper2"] if person.upper_pattern == "plain" else paint["belt"],
         )
+    _draw_pigment_cues(canvas, person, front, torso_mask, (X, shoulder_y, hip_y, sh_hw), paint)
     if person.belt:
         draw.rectangle(
             (min(X(-hip_hw), X(hip_hw)), hip_y - 0.025 * h, max(X(-hip_hw), X(hip_hw)), hip_y),

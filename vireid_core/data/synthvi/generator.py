@@ -18,7 +18,7 @@ from vireid_core.data.synthvi.identities import Identity, sample_identities
 from vireid_core.data.synthvi.render import render_image
 
 # purposes of random streams
-_IDENTITIES, _SCENES, _PRESENCE, _SPLIT, _IMAGE, _POSE = range(6)
+_IDENTITIES, _SCENES, _PRESENCE, _SPLIT, _IMAGE, _POSE, _PIGMENTS = range(7)
 
 
 def stream_rng(config: SynthVIConfig, stream: int, purpose: int, *keys: int) -> np.random.Generator:
@@ -52,6 +52,7 @@ class SynthWorld:
             n_ids,
             config.lookalike_group_size,
             same_fabric=config.lookalike_same_fabric,
+            pigment_rng=stream_rng(config, stream, _PIGMENTS) if config.pigment_cues else None,
         )
         scenes = make_scenes(stream_rng(config, stream, _SCENES), cameras)
         return cls(config, stream, tuple(people), cameras, scenes)

@@ -1,7 +1,8 @@
 """Random person identities: body shape, colours, garment structure and thermal signature.
 
 Colour is visible-only; structure (pattern, sleeves, lower-garment type, hair style, bag, body shape)
-shows in both modalities; the thermal signature of each garment is drawn independently of its colour.
+shows in both modalities; each garment's infrared fabric term is drawn independently of its colour.
+Generator 1.4 adds pigment cues (prints, retroreflective trim, shoes) that keep their contrast in both.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import colorsys
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+
+from vireid_core.data.synthvi.pigments import PIGMENT_FAMILIES, sample_pigment_cues
 
 RGB = tuple[float, float, float]
 
@@ -76,6 +79,16 @@ class Identity:
     lower_transmission: float
     shoe_heat: float
     bag_heat: float
+    # pigment cues (generator 1.4, `pigments.py`); the defaults draw nothing, as generator 1.3
+    print_kind: str = "none"
+    print_ink: RGB = (1.0, 1.0, 1.0)
+    print_pigment: bool = True
+    print_size: float = 0.0
+    print_height: float = 0.0
+    print_offset: float = 0.0
+    back_print: bool = False
+    reflective: str = "none"
+    pigment_shoes: bool = False
 
     def as_tuple(self) -> tuple:
         """All attributes as a hashable tuple (for equality checks between sets)."""
@@ -173,7 +186,12 @@ _FABRIC_TERMS: dict[str, tuple[str, ...]] = {
 
 
 def sample_identities(
-    rng: np.random.Generator, n: int, lookalike_group_size: int = 3, *, same_fabric: bool = True
+    rng: np.random.Generator,
+    n: int,
+    lookalike_group_size: int = 3,
+    *,
+    same_fabric: bool = True,
+    pigment_rng: np.random.Generator | None = None,
 ) -> list[Identity]:
     """Draw `n` identities in look-alike groups of `lookalike_group_size` consecutive identities.
 
@@ -181,6 +199,9 @@ def sample_identities(
     hair, bag, body shape; the upper garment most often) from the group's first member, so that
     colour or pattern alone does not identify a person. With `same_fabric` a copied garment also
     keeps the template's fabric (infrared) terms: the same garment looks the same in both modalities.
+    With `pigment_rng` (generator 1.4) each person also gets pigment cues (prints, retroreflective trim,
+    pigment-coloured shoes; `pigments.sample_pigment_cues`) drawn from that separate stream, so the
+    other attributes stay those of generator 1.3; a copied upper garment keeps its print and trim.
     Returns a list of length `n`.
     """
     if n < 0:
@@ -193,6 +214,8 @@ def sample_identities(
     template: Identity | None = None
     for index in range(n):
         person = sample_identity(rng)
+        if pigment_rng is not None:
+            person = replace(person, **sample_pigment_cues(pigment_rng))
         if index % lookalike_group_size == 0:
             template = person
         else:
@@ -202,6 +225,8 @@ def sample_identities(
             names = [name for family in chosen for name in _SHARED_FAMILIES[families[int(family)]]]
             if same_fabric:
                 names += [name for family in chosen for name in _FABRIC_TERMS.get(families[int(family)], ())]
+            if pigment_rng is not None:
+                names += [name for family in chosen for name in PIGMENT_FAMILIES.get(families[int(family)], ())]
             changes = {name: getattr(template, name) for name in names}
             person = replace(person, **changes)
             if person.lower_kind == "skirt" and person.belt:

@@ -21,6 +21,7 @@ from vireid_core.data.synthvi.cameras import CameraSpec, Scene
 from vireid_core.data.synthvi.config import SynthVIConfig
 from vireid_core.data.synthvi.figure import Fill, Pose, draw_person
 from vireid_core.data.synthvi.identities import RGB, Identity
+from vireid_core.data.synthvi.pigments import REFLECTIVE_VISIBLE, pigment_transmission
 
 # (rgb, heat relative to ambient) -> fill value of the canvas
 FillFunction = Callable[[RGB, float], Fill]
@@ -122,6 +123,8 @@ def _visible_paint(person: Identity) -> dict[str, Fill]:
         "shoe": _rgb8(person.shoe_colour),
         "bag": _rgb8(person.bag_colour),
         "belt": _rgb8(person.belt_colour),
+        "print": _rgb8(person.print_ink),
+        "reflective": _rgb8(REFLECTIVE_VISIBLE),
     }
 
 
@@ -133,7 +136,9 @@ def infrared_paint(
     Bare skin is brightest; a garment shows a fraction t of the skin-to-ambient contrast,
     t = (1 - ir_lum_mix) * fabric term + ir_lum_mix * (0.2 + 0.7 * dye response of its colour), where the
     dye response is :func:`near_infrared_response` (``response="near_infrared"``) or the Rec. 601
-    luminance (``"luminance"``, generator 1.2).
+    luminance (``"luminance"``, generator 1.2). Pigments (print inks, and shoes when
+    ``person.pigment_shoes``) follow their visible luminance instead (:func:`pigments.pigment_transmission`);
+    retroreflective trim returns the camera's illuminator and is brighter than skin (1.0).
     """
     skin = 0.62 + 0.35 * person.skin_heat
     dye = near_infrared_response if response == "near_infrared" else luminance
@@ -149,9 +154,14 @@ def infrared_paint(
         "upper": through(person.upper_transmission, person.upper_colour),
         "upper2": through(person.upper2_transmission, person.upper_colour2),
         "lower": through(person.lower_transmission, person.lower_colour),
-        "shoe": ambient + (skin - ambient) * person.shoe_heat,
+        "shoe": ambient
+        + (skin - ambient) * (pigment_transmission(person.shoe_colour) if person.pigment_shoes else person.shoe_heat),
         "bag": ambient + (skin - ambient) * person.bag_heat,
         "belt": through(0.35, person.belt_colour),
+        "print": ambient + (skin - ambient) * pigment_transmission(person.print_ink)
+        if person.print_pigment
+        else through(0.4, person.print_ink),
+        "reflective": 1.0,
     }
 
 
