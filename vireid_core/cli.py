@@ -181,6 +181,8 @@ def _add_ablation_table(p: argparse.ArgumentParser) -> None:
     """Print the tables of an ablation/ladder folder over its complete seeds (every row finished), with the
     issue-12 targets; trains nothing."""
     p.add_argument("--out", required=True, help="the folder the ablation command wrote")
+    p.add_argument("--figure", help="also draw the baseline ladder (seed means, std, seed dots) into this PNG")
+    p.add_argument("--title", help="the figure's title (default: says how many seeds it shows)")
 
 
 @_command("checkpoints", "(re)write the shipped SynthVI models")

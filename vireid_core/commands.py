@@ -31,6 +31,8 @@ from vireid_core.learning.distributed import init_from_environment, is_main
 from vireid_core.output_paths import check_output_file, check_output_folder
 from vireid_core.run_dir import AblationDir, RunDir, ShippedDir
 from vireid_core.shipped import compare_with_shipped, write_shipped
+from vireid_core.viz.base import save_figure
+from vireid_core.viz.ladder import load_ladder, plot_baseline_ladder
 from vireid_core.workflow import DEFAULT_CACHE, open_checkpoint
 
 
@@ -205,6 +207,17 @@ def run_ablation_table(args: argparse.Namespace) -> int:
     if not out.is_dir():
         raise UserError(f"{out}: no such ablation folder (--out)")
     print(ladder_table(out))
+    if args.figure:
+        path = Path(args.figure)
+        print(
+            json.dumps(
+                {
+                    "figure": str(
+                        save_figure(plot_baseline_ladder(load_ladder(out), title=args.title), path.name, path.parent)
+                    )
+                }
+            )
+        )
     return 0
 
 
