@@ -52,7 +52,9 @@ class TrainingPlan:
         return self.seconds * SLOW_CPU_FACTOR
 
     def estimate(self) -> str:
-        """``"about 40 s (up to 2 min on a CPU without bfloat16 units)"``."""
+        """``"about 40 s (up to 2 min on a CPU without bfloat16 units)"``; ``"a few seconds"`` below 10 s."""
+        if self.slow_seconds < 10:
+            return "a few seconds"
         return f"about {_duration(self.seconds)} (up to {_duration(self.slow_seconds)} on a CPU without bfloat16 units)"
 
 
