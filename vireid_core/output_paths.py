@@ -115,6 +115,15 @@ class NotebookOutput:
     message: str
 
 
+def _relative(path: Path) -> Path:
+    """``path`` relative to the working directory (``../figures`` from ``notebooks/``), so what a notebook
+    prints names no machine's checkout; ``path`` itself where no relative path exists."""
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:
+        return path
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(REPO_ROOT)) + "/"
@@ -161,9 +170,12 @@ def notebook_output(
         return NotebookOutput(folder, committed, changed, f"figures and numbers go to {_shown(folder)} (figures_dir)")
     if not changed:
         return NotebookOutput(
-            COMMITTED_FIGURES, True, (), "default parameters: figures and numbers go to figures/ (the committed ones)"
+            _relative(COMMITTED_FIGURES),
+            True,
+            (),
+            "default parameters: figures and numbers go to figures/ (the committed ones)",
         )
-    folder = SCRATCH / name
+    folder = _relative(SCRATCH / name)
     return NotebookOutput(
         folder,
         False,
