@@ -49,13 +49,26 @@ checkpoints: $(STAMP)
 benchmarks: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
-# Re-run every notebook headless with its default parameters (writes figures/ and *_numbers.json).
+# Re-run every notebook headless with its default parameters: they write figures/ and figures/*_numbers.json
+# (the default-parameter rule of vireid_core.output_paths.notebook_output) and their executed copies, with
+# every output, into notebooks/executed/ (read before running; 10 MB in all at most). Each run goes into
+# runs/notebooks/ first and replaces its executed copy only when it finished, so a failed or timed-out
+# notebook leaves the previous copy; the others still run, and the target fails at the end naming it.
+NB_TIMEOUT ?= 900
+NOTEBOOKS  := 01_modality_bias 02_distance_rectification 03_training 04_evaluation
 notebooks: $(STAMP)
-	mkdir -p runs/notebooks
-	for nb in 01_modality_bias 02_distance_rectification 03_training 04_evaluation; do \
-	  timeout 1800 $(VENV)/bin/papermill notebooks/$$nb.ipynb runs/notebooks/$$nb.ipynb --cwd notebooks \
-	    --execution-timeout 1200 -k python3 || exit 1; \
-	done
+	@mkdir -p runs/notebooks notebooks/executed
+	@failed=""; for nb in $(NOTEBOOKS); do \
+	  echo "notebook $$nb"; start=$$(date +%s); \
+	  if timeout $(NB_TIMEOUT) $(VENV)/bin/papermill notebooks/$$nb.ipynb runs/notebooks/$$nb.ipynb --cwd notebooks \
+	      --execution-timeout 600 -k python3 --no-progress-bar; then \
+	    cp runs/notebooks/$$nb.ipynb notebooks/executed/$$nb.ipynb; \
+	    echo "notebook $$nb: $$(( $$(date +%s) - start )) s"; \
+	  else failed="$$failed $$nb"; fi; \
+	done; \
+	size=$$(cat notebooks/executed/*.ipynb | wc -c); echo "notebooks/executed/: $$size bytes"; \
+	if [ "$$size" -gt 10485760 ]; then echo "error: notebooks/executed/ exceeds 10 MB" >&2; exit 1; fi; \
+	if [ -n "$$failed" ]; then echo "error: failed or timed out:$$failed (see runs/notebooks/)" >&2; exit 1; fi
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,6 +1,8 @@
 """Analysis helpers the teaching notebooks call (no logic lives in the notebooks): feature subsets and
 embeddings, views into the distance rectification, the numbers they write and the claims their prose
-makes about those numbers (:mod:`vireid_core.analysis.claims`).
+makes about those numbers (:mod:`vireid_core.analysis.claims`), where they write
+(:func:`vireid_core.output_paths.notebook_output`: figures/ for a default run, else a scratch folder) and
+what they may train (:mod:`vireid_core.analysis.class_budget`).
 
 The trained runs the notebooks share come from :mod:`vireid_core.runs` (``cached_run``,
 ``run_ablation``) and :mod:`vireid_core.workflow` (``load_model``, ``synthvi_regdb``); they are
@@ -9,6 +11,16 @@ offered here too so a notebook imports one module.
 
 from vireid_core.analysis.claims import Claim, ClaimError, ClaimLog, claims_markdown, evaluate_claims, render
 from vireid_core.analysis.exercises import ExerciseChecks, toy_pair_summary
+from vireid_core.analysis.class_budget import (
+    TrainingNotAllowed,
+    TrainingPlan,
+    ablation_plan,
+    ensure_may_train,
+    full_run_plan,
+    may_train,
+    run_plan,
+    start_plan,
+)
 from vireid_core.analysis.features import (
     clustering_features,
     identity_subset,
@@ -39,12 +51,17 @@ from vireid_core.analysis.rectification import (
     sweep_summary,
     unit_rows,
 )
+from vireid_core.output_paths import NotebookOutput, notebook_defaults, notebook_output
 from vireid_core.runs import CachedRun, cached_run, run_ablation, run_dir_for
 from vireid_core.workflow import load_model, synthvi_regdb
 
 __all__ = [
     "PAIR_KINDS",
     "CachedRun",
+    "NotebookOutput",
+    "TrainingNotAllowed",
+    "TrainingPlan",
+    "ablation_plan",
     "Claim",
     "ClaimError",
     "ClaimLog",
@@ -55,7 +72,9 @@ __all__ = [
     "clustering_features",
     "distance_table",
     "encoding_vectors",
+    "ensure_may_train",
     "eps_from_neighbour_distance",
+    "full_run_plan",
     "evaluate_claims",
     "history_summary",
     "identity_subset",
@@ -64,6 +83,9 @@ __all__ = [
     "labels_of",
     "largest_mixed_clusters",
     "load_model",
+    "may_train",
+    "notebook_defaults",
+    "notebook_output",
     "neighbour_settings",
     "pair_distances",
     "pca_2d",
@@ -73,9 +95,11 @@ __all__ = [
     "render",
     "run_ablation",
     "run_dir_for",
+    "run_plan",
     "sample_pairs",
     "separation_summary",
     "split_prototypes",
+    "start_plan",
     "sweep_summary",
     "synthvi_regdb",
     "top_matches",
