@@ -10,7 +10,6 @@ offered here too so a notebook imports one module.
 """
 
 from vireid_core.analysis.claims import Claim, ClaimError, ClaimLog, claims_markdown, evaluate_claims, render
-from vireid_core.analysis.exercises import ExerciseChecks, toy_pair_summary
 from vireid_core.analysis.class_budget import (
     TrainingNotAllowed,
     TrainingPlan,
@@ -21,6 +20,7 @@ from vireid_core.analysis.class_budget import (
     run_plan,
     start_plan,
 )
+from vireid_core.analysis.exercises import ExerciseChecks, toy_pair_summary
 from vireid_core.analysis.features import (
     clustering_features,
     identity_subset,
