@@ -8,6 +8,7 @@ import json
 import pytest
 
 from vireid_core.config import get_preset
+from vireid_core.config.legacy import flat_layout
 from vireid_core.errors import UserError
 from vireid_core.run_dir import ShippedDir
 from vireid_core.runs import cached_run
@@ -74,12 +75,18 @@ def test_models_drawn_by_another_generator_version_are_not_used(shipped, tmp_pat
     assert ShippedDir.find(config, tmp_path) is not None
 
 
-def test_files_written_in_the_flat_config_layout_are_read_through_the_renamed_keys(shipped):
-    """The manifest and checkpoints were written before the config sections; they still match the preset."""
+def test_files_written_in_the_flat_config_layout_are_read_through_the_renamed_keys(shipped, tmp_path):
+    """The shipped manifest matches the preset, and a manifest written in the flat layout of before the
+    config sections (as the generator-1.3 models were) is still found through the renamed keys."""
     config, folder, manifest = shipped
-    assert "cluster" in manifest["config"] and "global_clustering" not in manifest["config"]
     assert ShippedDir(folder).stored_config().to_dict() == config.to_dict()
     assert shipped_start(config) == folder / "start.pt"
+    copy = ShippedDir.of_preset(PRESET, tmp_path)
+    copy.path.mkdir(parents=True)
+    flat = flat_layout(manifest["config"])
+    assert "cluster" in flat and "global_clustering" not in flat
+    copy.manifest.write_text(json.dumps({**manifest, "config": flat}))
+    assert ShippedDir.find(config, tmp_path) is not None
     assert open_checkpoint(folder / "stage2_last.pt").config.to_dict() == config.to_dict()
 
 
