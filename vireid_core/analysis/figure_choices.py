@@ -132,7 +132,8 @@ def ap_quantiles(count: int) -> list[float]:
     if count == 1:
         return [0.5]
     values = [float(v) for v in np.linspace(1.0, 0.0, count)]
-    values[int(np.argmin([abs(v - 0.5) for v in values]))] = 0.5
+    if count > 3:  # best and worst stay; the inner value nearest the median becomes the median
+        values[1 + int(np.argmin([abs(v - 0.5) for v in values[1:-1]]))] = 0.5
     return values
 
 
