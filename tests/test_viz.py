@@ -323,6 +323,7 @@ def test_pair_auc_is_scale_free_and_separates_separated_from_mixed_pairs():
     assert auc["separated"]["cross_modality"] == 1.0 == auc["separated, 80x"]["cross_modality"]
     assert abs(auc["mixed"]["cross_modality"] - 0.5) < 0.15
     assert np.isnan(auc["mixed"]["same_modality"])  # no same-person same-modality pairs in the table
+    assert np.isnan(auc["mixed"]["cross_vs_same_modality"])  # no different-person same-modality pairs either
     ratio = analysis.gap_ratio({"intra": 0.01, "cross": 0.018, "intra_same_id": 0.5, "cross_same_id": 1.0})
     assert ratio["all"] == pytest.approx(1.8) and ratio["same_id"] == 2.0
     assert np.isnan(analysis.gap_ratio({"intra": 0.0, "cross": 1.0})["all"])

@@ -21,29 +21,34 @@ from vireid_core.data.records import Sample
 
 
 def pair_auc(table: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
-    """Per measure, how well a distance ranks same-person pairs before different-person pairs: the ROC AUC
+    """Per measure, how well a distance ranks same-person pairs before different-person pairs: ROC AUCs
     with the negated distance as score. Scale-free (any monotone rescaling of a measure gives the same
     value), so it compares models whose distances differ in scale.
 
     ``table`` is :func:`vireid_core.analysis.distance_table` output. Returns ``{measure: {"cross_modality":
-    AUC of same-person cross-modality pairs against all different-person pairs, "same_modality": the same
-    for same-person same-modality pairs}}``: 0.5 = no closer than a different person, 1 = always closer;
-    NaN when a kind is missing.
+    same-person cross-modality pairs against different-person cross-modality pairs (what retrieval across
+    modalities faces), "cross_vs_same_modality": the same pairs against different-person same-modality pairs
+    (what clustering over both modalities faces), "same_modality": same-person against different-person
+    same-modality pairs}}``: 0.5 = no closer than a different person, 1 = always closer; NaN when a kind is
+    missing.
     """
     out: dict[str, dict[str, float]] = {}
     measures, pairs = np.asarray(table["measure"]), np.asarray(table["pair"])
     distances = np.asarray(table["distance"], dtype=np.float64)
-    different = np.isin(pairs, PAIR_KINDS[2:])
+    contrasts = {
+        "cross_modality": (PAIR_KINDS[1], PAIR_KINDS[3]),
+        "cross_vs_same_modality": (PAIR_KINDS[1], PAIR_KINDS[2]),
+        "same_modality": (PAIR_KINDS[0], PAIR_KINDS[2]),
+    }
     for measure in dict.fromkeys(measures.tolist()):
         rows = measures == measure
         out[measure] = {}
-        for key, kind in (("cross_modality", PAIR_KINDS[1]), ("same_modality", PAIR_KINDS[0])):
-            same = rows & (pairs == kind)
-            negative = rows & different
-            if not same.any() or not negative.any():
+        for key, (positive, negative) in contrasts.items():
+            same, other = rows & (pairs == positive), rows & (pairs == negative)
+            if not same.any() or not other.any():
                 out[measure][key] = float("nan")
                 continue
-            keep = same | negative
+            keep = same | other
             out[measure][key] = float(roc_auc_score(same[keep], -distances[keep]))
     return out
 

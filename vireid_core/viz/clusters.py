@@ -74,7 +74,7 @@ def plot_distance_distributions(
             ax.set_yscale("log")
         notes = []
         if auc is not None and measure in auc:
-            notes.append(f"AUC same person across modalities vs different people: {auc[measure]['cross_modality']:.2f}")
+            notes.append(f"AUC, same person vs strangers across modalities: {auc[measure]['cross_modality']:.2f}")
         if is_jaccard(measure):
             far = saturated_share(data["distance"], data["pair"])
             notes.append(f"{far:.0%} of same-person cross-modality pairs at d ≥ 0.999")
