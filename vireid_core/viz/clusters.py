@@ -43,7 +43,7 @@ def plot_distance_distributions(
     ``table`` is :func:`vireid_core.analysis.distance_table` output (columns distance, pair, measure).
     ``log_density`` draws the density on a log axis (Jaccard distances pile up at 1). Under each panel's
     name its title gives, when ``auc`` (:func:`vireid_core.analysis.pair_auc` output) is given, the
-    scale-free AUC of same-person cross-modality pairs against different-person pairs, and, on Jaccard
+    scale-free "cross-modality AUC" (same-person against different-person cross-modality pairs), and, on Jaccard
     panels only (:func:`is_jaccard`), the share of same-person cross-modality pairs at d ≥ 0.999 (on a
     Euclidean or cosine scale that threshold means nothing). Titles are wrapped, so neighbouring ones never
     touch; one legend for all panels. Returns the figure.
@@ -74,10 +74,10 @@ def plot_distance_distributions(
             ax.set_yscale("log")
         notes = []
         if auc is not None and measure in auc:
-            notes.append(f"AUC, same person vs strangers across modalities: {auc[measure]['cross_modality']:.2f}")
+            notes.append(f"cross-modality AUC {auc[measure]['cross_modality']:.2f}")
         if is_jaccard(measure):
             far = saturated_share(data["distance"], data["pair"])
-            notes.append(f"{far:.0%} of same-person cross-modality pairs at d ≥ 0.999")
+            notes.append(f"{far:.0%} of same-person cross pairs at d ≥ 0.999")
         lines = [textwrap.fill(measure, width=34), *(textwrap.fill(n, width=34) for n in notes)]
         ax.set_title("\n".join(lines), fontsize=9)
     handles = [plt.Line2D([], [], color=colour, linewidth=1.6) for colour in PAIR_PALETTE.values()]
@@ -224,6 +224,9 @@ def plot_clustering_scores(
         values = [np.nan if v is None else float(v) for v in values]
         bars = ax.bar(range(len(names)), values, color=colours)
         ax.bar_label(bars, fmt="%.2f" if key != "n_clusters" else "%.0f", fontsize=8)
+        for x, value in enumerate(values):
+            if np.isnan(value):  # e.g. pair precision of a clustering that joins no visible-infrared pair
+                ax.text(x, 0, "undefined", ha="center", va="bottom", fontsize=7, color="grey", rotation=90)
         ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
         ax.set_title(key.replace("_", " "), fontsize=9)
         if key == "ari" and ceiling is not None:
