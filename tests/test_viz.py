@@ -307,3 +307,152 @@ def test_cluster_explorer_panel_is_immune_to_pyplot_on_another_thread():
 def test_viz_package_keeps_the_lead_names():
     for name in ("apply_style", "save_figure", "plot_training_curves", "plot_stage_results", "demo_figures"):
         assert callable(getattr(viz, name))
+
+
+def test_pair_auc_is_scale_free_and_separates_separated_from_mixed_pairs():
+    rng = np.random.default_rng(0)
+    pairs = np.array(["same id, cross modality"] * 50 + ["different id, cross modality"] * 50, dtype=object)
+    separated = np.concatenate([rng.uniform(0.0, 0.4, 50), rng.uniform(0.6, 1.0, 50)])
+    mixed = rng.uniform(0.0, 1.0, 100)
+    table = {
+        "distance": np.concatenate([separated, 80 * separated, mixed]),
+        "pair": np.concatenate([pairs, pairs, pairs]),
+        "measure": np.array(["separated"] * 100 + ["separated, 80x"] * 100 + ["mixed"] * 100, dtype=object),
+    }
+    auc = analysis.pair_auc(table)
+    assert auc["separated"]["cross_modality"] == 1.0 == auc["separated, 80x"]["cross_modality"]
+    assert abs(auc["mixed"]["cross_modality"] - 0.5) < 0.15
+    assert np.isnan(auc["mixed"]["same_modality"])  # no same-person same-modality pairs in the table
+    assert np.isnan(auc["mixed"]["cross_vs_same_modality"])  # no different-person same-modality pairs either
+    ratio = analysis.gap_ratio({"intra": 0.01, "cross": 0.018, "intra_same_id": 0.5, "cross_same_id": 1.0})
+    assert ratio["all"] == pytest.approx(1.8) and ratio["same_id"] == 2.0
+    assert np.isnan(analysis.gap_ratio({"intra": 0.0, "cross": 1.0})["all"])
+
+
+def test_distance_panels_note_saturation_only_for_jaccard():
+    rng = np.random.default_rng(0)
+    mods, pids = np.repeat([0, 1], 20), np.tile(np.repeat(np.arange(5), 4), 2)
+    feats = analysis.unit_rows(rng.normal(size=(40, 8)))
+    i, j, kind = analysis.sample_pairs(mods, pids, per_kind=20)
+    table = analysis.distance_table({"Euclidean (2 - 2 cos)": feats, "plain Jaccard": feats}, i, j, kind)
+    fig = viz.plot_distance_distributions(table, "Q?", auc=analysis.pair_auc(table))
+    euclidean, jaccard = (ax.get_title() for ax in fig.axes)
+    assert "0.999" not in euclidean and "0.999" in jaccard
+    assert "AUC" in euclidean and "AUC" in jaccard
+    plt.close("all")
+
+
+def test_highlighted_embedding_joins_each_identity_s_centroids():
+    rng = np.random.default_rng(0)
+    mods, pids = np.repeat([0, 1], 30), np.tile(np.repeat(np.arange(10), 3), 2)
+    coords = rng.normal(size=(60, 2))
+    chosen = analysis.highlight_identities(pids, 4, seed=3)
+    assert chosen == analysis.highlight_identities(pids, 4, seed=3) and len(set(chosen)) == 4
+    assert chosen != analysis.highlight_identities(pids, 4, seed=4)
+    fig = viz.plot_embedding(coords, mods, pids, "Q?", highlight=chosen)
+    lines = [line for line in fig.axes[1].get_lines() if len(line.get_xdata()) == 2]
+    assert len(lines) == 4  # one visible-infrared centroid line per highlighted identity
+    vis, ir = viz.modality_centroids(coords, mods, pids, chosen[0])
+    np.testing.assert_allclose(vis, coords[(pids == chosen[0]) & (mods == 0)].mean(axis=0))
+    assert any(np.allclose(line.get_xdata(), [vis[0], ir[0]]) for line in lines)
+    plt.close("all")
+
+
+def test_queries_chosen_by_ap_quantile_and_gallery_frames():
+    ap = np.array([0.3, 0.9, np.nan, 0.1, 0.5, 0.7])
+    assert analysis.quantile_queries(ap, (1.0, 0.5, 0.0)) == [1, 4, 3]  # best, median, worst
+    assert [analysis.quantile_label(q) for q in analysis.ap_quantiles(3)] == ["best", "median", "worst"]
+    four = analysis.ap_quantiles(4)
+    assert 0.5 in four and four[0] == 1.0 and four[-1] == 0.0 and four == sorted(four, reverse=True)
+    assert analysis.ap_quantiles(2) == [1.0, 0.0]
+    assert len(set(analysis.quantile_queries([0.2, 0.2], (1.0, 0.5)))) == 2  # never the same query twice
+    q = np.eye(3, dtype=np.float32)
+    g = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0], [0.9, 0.1, 0]], dtype=np.float32)
+    ap = analysis.query_average_precision(q, g, [1, 2, 3], [1, 9, 2, 1])
+    np.testing.assert_allclose(ap, [1.0, 1.0, np.nan])  # query 3 has no match
+    ap = analysis.query_average_precision(q[:1], g, [9], [1, 9, 2, 1])
+    np.testing.assert_allclose(ap, [1 / 3])  # the only match ranked 3rd (1, 0.9, then the tie in index order)
+
+
+def test_retrieval_gallery_query_frame_is_neutral_and_labelled(images):
+    ranked, correct = np.array([[0, 5], [1, 2]]), np.array([[True, False], [False, False]])
+    fig = viz.plot_retrieval_gallery(
+        images[:2], images, ranked, correct, row_labels=["best · AP 0.90", "worst · AP 0.10"]
+    )
+    frame = fig.axes[0].patches[0].get_edgecolor()
+    from matplotlib.colors import to_rgba
+
+    assert frame == to_rgba(viz.images.QUERY_FRAME)
+    for colour in (*viz.MODALITY_COLOURS.values(), *viz.images.MATCH_COLOURS.values()):
+        assert frame != to_rgba(colour)
+    assert "best · AP 0.90" in fig.axes[0].get_title()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["query", "same person", "different person"]
+    plt.close("all")
+
+
+def test_ablation_steps_are_paired_per_seed_and_drawn_around_zero():
+    runs = {
+        "M1": [{"all_rank1": 5.0}, {"all_rank1": 6.0}],
+        "M2": [{"all_rank1": 6.0}, {"all_rank1": 5.5}],
+        "M6": [{"all_rank1": 8.0}, {"all_rank1": 9.0}],
+        "start": [{"all_rank1": 1.0}, {"all_rank1": 1.0}],
+    }
+    steps = analysis.ablation_steps(runs, metrics=["all_rank1"])
+    assert steps == {"M2 - M1": {"all_rank1": [1.0, -0.5]}, "M6 - M1": {"all_rank1": [3.0, 3.0]}}
+    assert analysis.ablation_steps({k: runs[k] for k in ("M2", "M6")}, ["all_rank1"]) == {
+        "M6 - M2": {"all_rank1": [2.0, 3.5]}  # no one-component pair ran: consecutive rows
+    }
+    fig = viz.plot_ablation_differences(steps, seeds=[1, 2])
+    ax = fig.axes[0]
+    assert any(np.allclose(line.get_xdata(), 0) for line in ax.get_lines())  # the zero line
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 4  # every seed's point
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["M2 - M1", "M6 - M1"]
+    plt.close("all")
+
+
+def test_ceilings_and_pair_precision_are_drawn_on_clustering_and_training_figures():
+    report = {"n_clusters": 3, "ari": 0.2, "cross_modality_pair_precision": 0.4, "single_modality_ceiling_ari": 0.67}
+    fig = viz.plot_clustering_scores({"a": report}, "Q?", keys=("ari", "cross_modality_pair_precision"))
+    assert any(np.allclose(line.get_ydata(), 0.67) for line in fig.axes[0].get_lines())
+    rows = [
+        {
+            "kind": "plain",
+            "k1": 6,
+            "eps": e,
+            "ari": 0.1,
+            "mixed_cluster_fraction": 0.0,
+            "cross_modality_pair_precision": 0.3,
+            "single_modality_ceiling_ari": 0.67,
+        }
+        for e in (0.4, 0.6)
+    ]
+    fig = viz.plot_parameter_sweep(rows)
+    assert len(fig.axes) == 3 and "precision" in fig.axes[2].get_title()
+    assert any(np.allclose(line.get_ydata(), 0.67) for line in fig.axes[0].get_lines())
+    history = _history()
+    history[1].update(global_single_modality_ceiling_ari=0.67, global_cross_modality_pair_precision=0.3)
+    fig = viz.plot_training_curves(history, title="Q?")
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "cross-modality pair precision" in labels and any("ceiling 0.67" in t for t in labels)
+    fig = viz.plot_live_training(history, [{"stage": 1, "epoch": 0, "loss_intra": 2.0}])
+    assert any("ceiling 0.67" in t.get_text() for t in fig.axes[2].get_legend().get_texts())
+    plt.close("all")
+
+
+def test_k1_slider_reaches_past_twice_a_person_s_images():
+    mods, pids = np.repeat([0, 1], 400), np.tile(np.repeat(np.arange(20), 20), 2)
+    values = analysis.k1_slider_values(16, mods, pids)
+    assert values == [10, 16, 26, 40, 60] and max(values) > 2 * 20
+    assert max(analysis.k1_slider_values(16, mods[:20].tolist() + [1] * 10, list(range(30)))) <= 20
+
+
+def test_distinct_identities_differ_in_upper_garment(tmp_path):
+    colours = {1: (200, 30, 30), 2: (205, 30, 30), 3: (30, 30, 200), 4: (30, 200, 30)}
+    samples = []
+    for pid, colour in colours.items():
+        path = tmp_path / f"{pid}.png"
+        Image.new("RGB", (16, 32), colour).save(path)
+        samples.append(Sample(str(path), pid, 1, 0))
+    chosen = analysis.distinct_identities(samples, 3, seed=0)
+    assert chosen == analysis.distinct_identities(samples, 3, seed=0) and len(chosen) == 3
+    assert not {1, 2} <= set(chosen)  # the two near-identical reds are never both shown

@@ -243,7 +243,9 @@ class ClusterExplorer:
         self, k1_values: Sequence[int], eps_values: Sequence[float], k2: int, min_samples: int = 4
     ) -> list[dict[str, Any]]:
         """Cluster both kinds at every (k1, eps); returns rows with kind, k1, k2, eps, n_clusters, ari
-        (NaN without true ids), mixed_cluster_fraction and outlier_rate."""
+        (NaN without true ids), mixed_cluster_fraction, outlier_rate, and with true ids also
+        cross_modality_pair_precision (None when no cluster joins the modalities) and
+        single_modality_ceiling_ari."""
         rows = []
         for kind in ("plain", "modality-aware"):
             for k1 in k1_values:
@@ -259,6 +261,8 @@ class ClusterExplorer:
                             "ari": report.get("ari", np.nan),
                             "mixed_cluster_fraction": report["mixed_cluster_fraction"],
                             "outlier_rate": report["outlier_rate"],
+                            "cross_modality_pair_precision": report.get("cross_modality_pair_precision"),
+                            "single_modality_ceiling_ari": report.get("single_modality_ceiling_ari"),
                         }
                     )
         return rows

@@ -18,13 +18,12 @@ from vireid_core.viz.clusters import (
     plot_cluster_compositions,
     plot_clustering_scores,
     plot_distance_distributions,
-    plot_embedding,
-    plot_embeddings,
     plot_encoding_vectors,
     plot_knn_composition,
     plot_parameter_sweep,
 )
-from vireid_core.viz.evaluation import ablation_rows, plot_ablation, plot_cmc
+from vireid_core.viz.embeddings import modality_centroids, plot_embedding, plot_embeddings
+from vireid_core.viz.evaluation import ablation_rows, plot_ablation, plot_ablation_differences, plot_cmc
 from vireid_core.viz.images import plot_modality_samples, plot_neighbour_strips, plot_retrieval_gallery
 from vireid_core.viz.text import dataset_summary, format_numbers, rounded
 from vireid_core.viz.toy import plot_toy_association
@@ -45,7 +44,9 @@ __all__ = [
     "detached_figure",
     "figure_png",
     "format_numbers",
+    "modality_centroids",
     "plot_ablation",
+    "plot_ablation_differences",
     "plot_cluster_compositions",
     "plot_clustering_scores",
     "plot_cmc",

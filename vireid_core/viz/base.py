@@ -78,12 +78,28 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def plot_training_curves(history: Sequence[dict[str, Any]]) -> plt.Figure:
+def last_value(history: Sequence[dict[str, Any]], key: str) -> float | None:
+    """The last non-null ``key`` of the records, or None."""
+    values = [r[key] for r in history if r.get(key) is not None]
+    return float(values[-1]) if values else None
+
+
+def draw_ceiling(ax: Any, ceiling: float | None) -> None:
+    """A dashed black line at the single-modality ceiling ARI (a perfect clustering that never merges the
+    modalities), labelled for the legend; nothing when ``ceiling`` is None."""
+    if ceiling is not None:
+        ax.axhline(
+            ceiling, color="black", linestyle="--", linewidth=1.2, label=f"single-modality ceiling {ceiling:.2f}"
+        )
+
+
+def plot_training_curves(history: Sequence[dict[str, Any]], title: str | None = None) -> plt.Figure:
     """Per-epoch clusters, clustering quality and losses of a run (both stages on one time axis).
 
     Returns a 1×3 figure: (a) cluster counts per modality and global, (b) ARI of the intra and
-    global pseudo labels against the true ids and the share of mixed-modality global clusters,
-    (c) mean intra and global losses.
+    global pseudo labels against the true ids, the share of mixed-modality global clusters and the
+    cross-modality pair precision of the global clusters, with the single-modality ceiling ARI dashed,
+    (c) mean intra and global losses. ``title`` becomes the figure's title (laid out above the panels).
     """
     apply_style()
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
@@ -105,8 +121,10 @@ def plot_training_curves(history: Sequence[dict[str, Any]]) -> plt.Figure:
         ("ari_vis", "ARI visible", "-"),
         ("global_ari", "ARI global", "-"),
         ("global_mixed_fraction", "mixed global clusters", "--"),
+        ("global_cross_modality_pair_precision", "cross-modality pair precision", ":"),
     ):
         axes[1].plot(x, series(key), marker="o", linestyle=style, label=label)
+    draw_ceiling(axes[1], last_value(history, "global_single_modality_ceiling_ari"))
     axes[1].set_ylim(0, 1)
     axes[1].set_title("pseudo-label quality (true ids, diagnostics only)")
     axes[2].plot(x, series("loss_intra"), marker="o", label="intra (hybrid memory)")
@@ -119,12 +137,14 @@ def plot_training_curves(history: Sequence[dict[str, Any]]) -> plt.Figure:
     if boundary is not None:
         for ax in axes:
             ax.axvline(boundary - 0.5, color="grey", linestyle=":")
+    if title:
+        return titled(fig, title)
     fig.tight_layout()
     return fig
 
 
-def plot_stage_results(evaluations: dict[str, Any]) -> plt.Figure:
-    """Bar chart of Rank-1 and mAP (percent) per stage and search mode."""
+def plot_stage_results(evaluations: dict[str, Any], title: str | None = None) -> plt.Figure:
+    """Bar chart of Rank-1 and mAP (percent) per stage and search mode; ``title`` above the panels."""
     apply_style()
     rows = [
         (stage, mode, metric, 100 * values[metric])
@@ -152,6 +172,8 @@ def plot_stage_results(evaluations: dict[str, Any]) -> plt.Figure:
         ax.set_xticks([j + width * (len(stages) - 1) / 2 for j in range(len(modes))], modes)
         ax.set_title({"rank1": "Rank-1 (%)", "mAP": "mAP (%)"}[metric])
         ax.legend(fontsize=8)
+    if title:
+        return titled(fig, title)
     fig.tight_layout()
     return fig
 

@@ -1,4 +1,4 @@
-"""Figures of distances, neighbourhoods, embeddings and clusterings (notebooks 01 and 02)."""
+"""Figures of distances, neighbourhoods and clusterings (notebooks 01 and 02)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from vireid_core.viz.base import MODALITY_COLOURS, MODALITY_LABELS, apply_style, detached_figure, plt, sns, titled
+from vireid_core.viz.base import MODALITY_COLOURS, apply_style, detached_figure, plt, sns, titled
 
 PAIR_PALETTE = {
     "same id, same modality": "#1b7837",
@@ -19,13 +19,34 @@ PAIR_PALETTE = {
 }
 
 
-def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log_density: bool = False) -> plt.Figure:
+def saturated_share(distances: np.ndarray, pairs: np.ndarray) -> float:
+    """Share of same-person cross-modality pairs at a Jaccard distance ≥ 0.999 (never neighbours): float,
+    NaN without such pairs."""
+    cross = np.asarray(pairs) == "same id, cross modality"
+    return float(np.mean(np.asarray(distances)[cross] >= 0.999)) if cross.any() else float("nan")
+
+
+def is_jaccard(measure: str) -> bool:
+    """Whether a measure's name says it is a Jaccard distance (on [0, 1], 1 = no shared neighbour)."""
+    return "jaccard" in measure.lower()
+
+
+def plot_distance_distributions(
+    table: dict[str, np.ndarray],
+    title: str,
+    *,
+    log_density: bool = False,
+    auc: dict[str, dict[str, float]] | None = None,
+) -> plt.Figure:
     """Density of pair distances by pair kind (outlined histograms), one panel per measure.
 
     ``table`` is :func:`vireid_core.analysis.distance_table` output (columns distance, pair, measure).
     ``log_density`` draws the density on a log axis (Jaccard distances pile up at 1). Under each panel's
-    name, its title gives the share of same-person cross-modality pairs at distance ≥ 0.999 (wrapped, so
-    neighbouring titles never touch); one legend for all panels. Returns the figure.
+    name its title gives, when ``auc`` (:func:`vireid_core.analysis.pair_auc` output) is given, the
+    scale-free "cross-modality AUC" (same-person against different-person cross-modality pairs), and, on Jaccard
+    panels only (:func:`is_jaccard`), the share of same-person cross-modality pairs at d ≥ 0.999 (on a
+    Euclidean or cosine scale that threshold means nothing). Titles are wrapped, so neighbouring ones never
+    touch; one legend for all panels. Returns the figure.
     """
     apply_style()
     measures = list(dict.fromkeys(np.asarray(table["measure"]).tolist()))
@@ -51,10 +72,14 @@ def plot_distance_distributions(table: dict[str, np.ndarray], title: str, *, log
         )
         if log_density:
             ax.set_yscale("log")
-        cross = data["pair"] == "same id, cross modality"
-        far = float(np.mean(data["distance"][cross] >= 0.999)) if cross.any() else float("nan")
-        note = textwrap.fill(f"{far:.0%} of same-person cross-modality pairs at d ≥ 0.999", width=34)
-        ax.set_title(f"{textwrap.fill(measure, width=34)}\n{note}", fontsize=9)
+        notes = []
+        if auc is not None and measure in auc:
+            notes.append(f"cross-modality AUC {auc[measure]['cross_modality']:.2f}")
+        if is_jaccard(measure):
+            far = saturated_share(data["distance"], data["pair"])
+            notes.append(f"{far:.0%} of same-person cross pairs at d ≥ 0.999")
+        lines = [textwrap.fill(measure, width=34), *(textwrap.fill(n, width=34) for n in notes)]
+        ax.set_title("\n".join(lines), fontsize=9)
     handles = [plt.Line2D([], [], color=colour, linewidth=1.6) for colour in PAIR_PALETTE.values()]
     fig.legend(handles, list(PAIR_PALETTE), loc="outside right upper", fontsize=8, title="pair of images")
     fig.suptitle(title)
@@ -105,57 +130,6 @@ def plot_knn_composition(
     fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=8, title="model")
     fig.suptitle(title)
     return fig
-
-
-def plot_embedding(coords: np.ndarray, modality: np.ndarray, true_ids: np.ndarray, title: str) -> plt.Figure:
-    """A 2-D embedding twice: coloured by modality, and by identity (marker = modality).
-
-    Returns the figure.
-    """
-    return plot_embeddings({"": coords}, modality, true_ids, title)
-
-
-def plot_embeddings(
-    coords_by_name: dict[str, np.ndarray], modality: np.ndarray, true_ids: np.ndarray, title: str
-) -> plt.Figure:
-    """One row per embedding (e.g. before / after training) of the same images: coloured by modality,
-    and by identity (marker = modality, the same colour per identity in every row).
-
-    Args:
-        coords_by_name: row label → float [N, 2] coordinates (the rows of ``modality``/``true_ids``).
-
-    Returns the figure.
-    """
-    apply_style()
-    modality, true_ids = np.asarray(modality), np.asarray(true_ids)
-    _, codes = np.unique(true_ids, return_inverse=True)
-    colours = np.array(sns.color_palette("husl", int(codes.max()) + 1))[codes]
-    fig, axes = plt.subplots(len(coords_by_name), 2, figsize=(10, 4.4 * len(coords_by_name)), squeeze=False)
-    for (name, coords), row in zip(coords_by_name.items(), axes, strict=True):
-        coords = np.asarray(coords)
-        for m, marker in ((0, "o"), (1, "^")):
-            rows = modality == m
-            row[0].scatter(
-                coords[rows, 0], coords[rows, 1], s=8, alpha=0.7, color=MODALITY_COLOURS[m], label=MODALITY_LABELS[m]
-            )
-            row[1].scatter(
-                coords[rows, 0],
-                coords[rows, 1],
-                s=10,
-                alpha=0.8,
-                c=colours[rows],
-                marker=marker,
-                label=f"{MODALITY_LABELS[m]} ({marker})",
-            )
-        row[0].legend(markerscale=2)
-        row[0].set_title("coloured by modality")
-        row[0].set_ylabel(name, fontsize=9)
-        row[1].legend(markerscale=2, fontsize=8)
-        row[1].set_title("coloured by identity (marker = modality)")
-        for ax in row:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    return titled(fig, title)
 
 
 def plot_cluster_compositions(
@@ -230,18 +204,42 @@ def plot_clustering_scores(
     ),
 ) -> plt.Figure:
     """Bar panels comparing clustering reports (:func:`vireid_core.association.clustering_report`)
-    side by side: one panel per key, one bar per clustering. Returns the figure."""
+    side by side: one panel per key, one bar per clustering. The ARI panel carries a dashed line at the
+    reports' ``single_modality_ceiling_ari`` (what a perfect clustering that never merges the modalities
+    scores); the cross-modality pair precision is its own panel. Returns the figure."""
     apply_style()
     names = list(reports)
-    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.2))
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.4))
     colours = sns.color_palette("deep", len(names))
+    ceiling = next(
+        (
+            reports[n]["single_modality_ceiling_ari"]
+            for n in names
+            if reports[n].get("single_modality_ceiling_ari") is not None
+        ),
+        None,
+    )
     for ax, key in zip(np.atleast_1d(axes), keys, strict=True):
         values = [reports[n].get(key) for n in names]
         values = [np.nan if v is None else float(v) for v in values]
         bars = ax.bar(range(len(names)), values, color=colours)
         ax.bar_label(bars, fmt="%.2f" if key != "n_clusters" else "%.0f", fontsize=8)
+        for x, value in enumerate(values):
+            if np.isnan(value):  # e.g. pair precision of a clustering that joins no visible-infrared pair
+                ax.text(x, 0, "undefined", ha="center", va="bottom", fontsize=7, color="grey", rotation=90)
         ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
         ax.set_title(key.replace("_", " "), fontsize=9)
+        if key == "ari" and ceiling is not None:
+            ax.axhline(float(ceiling), color="black", linestyle="--", linewidth=1.2)
+            ax.set_ylim(0, max(1.0, float(ceiling) * 1.1))
+            ax.text(
+                0.02,
+                float(ceiling),
+                f"single-modality ceiling {float(ceiling):.2f}",
+                transform=ax.get_yaxis_transform(),
+                fontsize=7,
+                va="bottom",
+            )
     return titled(fig, title)
 
 
@@ -293,22 +291,31 @@ def plot_encoding_vectors(
 def plot_parameter_sweep(
     rows: Sequence[dict[str, Any]], title: str = "How do k1 and eps change the clusters of each distance?"
 ) -> plt.Figure:
-    """Static stand-in for the interactive panel: ARI and mixed-cluster share against eps, one line per
-    (distance, k1). ``rows`` hold keys kind, k1, eps, ari, mixed_cluster_fraction. Returns the figure."""
+    """Static stand-in for the interactive panel: ARI, mixed-cluster share and cross-modality pair
+    precision against eps, one line per (distance, k1). ``rows`` hold keys kind, k1, eps, ari,
+    mixed_cluster_fraction and optionally cross_modality_pair_precision and single_modality_ceiling_ari
+    (:meth:`vireid_core.analysis.ClusterExplorer.sweep`); the ceiling is a dashed line on the ARI panel.
+    Returns the figure."""
     apply_style()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    keys = ["ari", "mixed_cluster_fraction"]
+    if any(r.get("cross_modality_pair_precision") is not None for r in rows):
+        keys.append("cross_modality_pair_precision")
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys) + 1.6, 3.6))
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
     k1s = sorted({r["k1"] for r in rows})
-    styles = dict(zip(k1s, ["-", "--", "-.", ":"] * 3, strict=False))
+    styles = dict(zip(k1s, ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))] * 3, strict=False))
+    markers = dict(zip(k1s, ["o", "s", "^", "D", "v"] * 3, strict=False))
     colours = dict(zip(kinds, sns.color_palette("deep", len(kinds)), strict=True))
-    for ax, key in zip(axes, ("ari", "mixed_cluster_fraction"), strict=True):
+    for ax, key in zip(axes, keys, strict=True):
         for kind in kinds:
             for k1 in k1s:
                 sel = sorted((r for r in rows if r["kind"] == kind and r["k1"] == k1), key=lambda r: r["eps"])
+                values = [np.nan if r.get(key) is None else float(r[key]) for r in sel]
                 ax.plot(
                     [r["eps"] for r in sel],
-                    [r[key] for r in sel],
-                    marker="o",
+                    values,
+                    marker=markers[k1],
+                    markersize=4,
                     linestyle=styles[k1],
                     color=colours[kind],
                     label=f"{kind}, k1={k1}",
@@ -316,5 +323,10 @@ def plot_parameter_sweep(
         ax.set_xlabel("eps")
         ax.set_title(key.replace("_", " "))
         ax.set_ylim(-0.02, 1.02)
-    axes[1].legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    ceiling = next(
+        (r["single_modality_ceiling_ari"] for r in rows if r.get("single_modality_ceiling_ari") is not None), None
+    )
+    if ceiling is not None:
+        axes[0].axhline(float(ceiling), color="black", linestyle="--", linewidth=1.2, label="single-modality ceiling")
+    axes[-1].legend(*axes[0].get_legend_handles_labels(), fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
     return titled(fig, title)

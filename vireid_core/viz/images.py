@@ -97,17 +97,23 @@ def plot_neighbour_strips(
     return titled(fig, title)
 
 
+QUERY_FRAME = "#333333"  # dark grey: neither a modality colour nor a match colour
+
+
 def plot_retrieval_gallery(
     queries: Sequence[Sample],
     gallery: Sequence[Sample],
     ranked: np.ndarray,
     correct: np.ndarray,
     title: str = "Which gallery images does the model rank first for an infrared query?",
+    row_labels: Sequence[str] | None = None,
 ) -> plt.Figure:
-    """Each row: a query, then its top-k gallery images framed green (same person) or red.
+    """Each row: a query (dark grey frame, :data:`QUERY_FRAME`), then its top-k gallery images framed green
+    (same person) or red; a legend names the three frames.
 
     ``ranked`` int [Q, k] gallery row ids, ``correct`` bool [Q, k] (see
-    :func:`vireid_core.analysis.top_matches`). Returns the figure.
+    :func:`vireid_core.analysis.top_matches`); ``row_labels`` (one per query, e.g. "best · AP 0.82") are
+    written above each query with its id. Returns the figure.
     """
     apply_style()
     ranked, correct = np.asarray(ranked), np.asarray(correct)
@@ -115,10 +121,21 @@ def plot_retrieval_gallery(
         raise ValueError(
             f"ranked {ranked.shape} and correct {correct.shape} must both be [len(queries)={len(queries)}, k]"
         )
+    if row_labels is not None and len(row_labels) != len(queries):
+        raise ValueError(f"row_labels needs one label per query ({len(queries)}), got {len(row_labels)}")
     k = ranked.shape[1]
-    fig, axes = plt.subplots(len(queries), k + 1, figsize=(0.95 * (k + 1), 2.0 * len(queries)), squeeze=False)
+    fig, axes = plt.subplots(len(queries), k + 1, figsize=(0.95 * (k + 1), 2.1 * len(queries) + 0.5), squeeze=False)
     for r, q in enumerate(queries):
-        _show(axes[r, 0], q, MODALITY_COLOURS[q.modality], f"query id {q.pid}")
+        label = f"query id {q.pid}" if row_labels is None else f"{row_labels[r]}\nquery id {q.pid}"
+        _show(axes[r, 0], q, QUERY_FRAME, label)
         for c in range(k):
             _show(axes[r, c + 1], gallery[int(ranked[r, c])], MATCH_COLOURS[bool(correct[r, c])], f"{c + 1}")
-    return titled(fig, title)
+    handles = [
+        Rectangle((0, 0), 1, 1, fill=False, edgecolor=QUERY_FRAME, linewidth=3, label="query"),
+        Rectangle((0, 0), 1, 1, fill=False, edgecolor=MATCH_COLOURS[True], linewidth=3, label="same person"),
+        Rectangle((0, 0), 1, 1, fill=False, edgecolor=MATCH_COLOURS[False], linewidth=3, label="different person"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.01))
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig

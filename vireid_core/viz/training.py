@@ -9,7 +9,17 @@ from typing import Any
 import numpy as np
 
 from vireid_core.learning.callbacks import Callback
-from vireid_core.viz.base import MODALITY_COLOURS, STAGE_COLOURS, apply_style, plt, save_figure, sns, titled
+from vireid_core.viz.base import (
+    MODALITY_COLOURS,
+    STAGE_COLOURS,
+    apply_style,
+    draw_ceiling,
+    last_value,
+    plt,
+    save_figure,
+    sns,
+    titled,
+)
 
 
 def _series(history: Sequence[dict[str, Any]], *keys: str) -> list[float]:
@@ -26,8 +36,9 @@ def plot_live_training(
     iteration_losses: Sequence[dict[str, Any]],
     title: str = "Is training converging, and are the clusters getting better?",
 ) -> plt.Figure:
-    """2×2 view of a run so far: per-iteration losses, clusters per epoch, ARI per epoch, and the
-    cross-modality mixing of the global clusters (stage 2). Returns the figure."""
+    """2×2 view of a run so far: per-iteration losses, clusters per epoch, ARI per epoch (with the
+    single-modality ceiling ARI dashed, once stage 2 reports it), and the cross-modality mixing of the
+    global clusters (stage 2: mixed share and cross-modality pair precision). Returns the figure."""
     apply_style()
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.4))
     ax = axes[0, 0]
@@ -54,6 +65,7 @@ def plot_live_training(
     axes[0, 1].set_title("pseudo identities (clusters) per epoch")
     for key, label in (("ari_ir", "infrared"), ("ari_vis", "visible"), ("global_ari", "global")):
         axes[1, 0].plot(x, _series(history, key), marker="o", label=label)
+    draw_ceiling(axes[1, 0], last_value(history, "global_single_modality_ceiling_ari"))
     axes[1, 0].set_title("ARI of the pseudo labels vs the true ids")
     axes[1, 0].set_ylim(-0.02, 1.02)
     axes[1, 1].plot(
