@@ -267,7 +267,7 @@ def summarise(
     targets = check_targets(table, paired)
     text = format_table(table) + "\n\n" + format_paired(paired)
     if targets:
-        text += "\n\n" + format_targets(targets)
+        text += "\n\n" + format_targets(targets, len(seeds))
     return {
         "preset": preset,
         "seeds": list(seeds),

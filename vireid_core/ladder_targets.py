@@ -93,8 +93,11 @@ def check_targets(
     return out
 
 
-def format_targets(targets: list[dict[str, Any]]) -> str:
-    """Markdown table of :func:`check_targets`: target, measured value, met or missed."""
+def format_targets(targets: list[dict[str, Any]], n_seeds: int = 5) -> str:
+    """Markdown table of :func:`check_targets`: target, measured value, met or missed; with fewer than the
+    5 seeds the targets are stated over, a first line says every "met" is provisional."""
     lines = ["| issue-12 target | measured | |", "|---|---|---|"]
+    if n_seeds < 5:
+        lines.insert(0, f"{n_seeds} of the 5 seeds the targets are stated over: every 'met' below is provisional.\n")
     lines += [f"| {t['target']} | {t['measured']} | {'met' if t['met'] else 'MISSED'} |" for t in targets]
     return "\n".join(lines)
