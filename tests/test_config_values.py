@@ -58,5 +58,5 @@ def test_caches_keep_their_names(name: str) -> None:
 
 def test_the_demo_preset_finds_its_data_and_shipped_start() -> None:
     config = get_preset("synthvi-cpu")
-    assert workflow.synthvi_digest(workflow.synthvi_config(config)) == "d3c894df84"
-    assert workflow.pretrained_cache_path(config).name == "pretrained-ec968c4449.pt"
+    assert workflow.synthvi_digest(workflow.synthvi_config(config)) == "902ecf36f2"
+    assert workflow.pretrained_cache_path(config).name == "pretrained-4910a5c87e.pt"
