@@ -266,13 +266,15 @@ def _numbers(executed, name):
     return json.loads((figures / f"{name}_numbers.json").read_text())
 
 
-def _assert_claims_hold(numbers, where):
+def _assert_claims_hold(numbers, where, *, must_hold=True):
     claims = numbers.get("claims")
     assert isinstance(claims, list) and claims, f"{where}: no claims list in the numbers file"
     for claim in claims:
         assert set(claim) == {"text", "condition", "holds"}, f"{where}: claim without text/condition/holds: {claim}"
         assert isinstance(claim["text"], str) and claim["text"] and isinstance(claim["condition"], str)
-        assert claim["holds"] is True, f"{where}: claim no longer holds: {claim['text']!r} ({claim['condition']})"
+        assert isinstance(claim["holds"], bool), f"{where}: claim not evaluated: {claim['text']!r}"
+        if must_hold:
+            assert claim["holds"], f"{where}: claim no longer holds: {claim['text']!r} ({claim['condition']})"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -284,8 +286,11 @@ def test_committed_numbers_carry_claims_that_hold(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_every_claim_holds_in_the_smoke_run(executed, name):
-    _assert_claims_hold(_numbers(executed, name), f"{name} (smoke run)")
+def test_every_claim_is_evaluated_in_the_smoke_run(executed, name):
+    """The smoke preset's tiny model is not the run the prose describes, so its claims must be evaluated
+    (each with a true/false ``holds``, shown struck through when false), not true; the committed default
+    numbers, which the prose is written about, must hold (test_committed_numbers_carry_claims_that_hold)."""
+    _assert_claims_hold(_numbers(executed, name), f"{name} (smoke run)", must_hold=False)
 
 
 WIDGET_REPR = re.compile(r"^(VBox|HBox|Box|Image|HTML|SelectionSlider|IntProgress|FloatProgress)\(")

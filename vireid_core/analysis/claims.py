@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import operator
 import string
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -316,7 +317,7 @@ class ClaimLog:
         """One line: how many of the checked claims hold, and the text of each that does not."""
         failing = [r["text"] for r in self._records.values() if not r["holds"]]
         line = f"{len(self._records) - len(failing)} of {len(self._records)} claims hold"
-        return line + "".join(f"\n  does not hold: {text}" for text in failing)
+        return line + "".join(f"\n  does not hold: {textwrap.shorten(text, 200)}" for text in failing)
 
     def _evaluate(self, claims: Iterable[Claim]) -> list[dict[str, Any]]:
         records = evaluate_claims(claims, self.numbers)
