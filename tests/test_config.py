@@ -174,12 +174,12 @@ def test_a_frozen_section_takes_its_keys_together():
 
 @pytest.mark.parametrize("path", SECTIONED, ids=[str(p.relative_to(RESULTS)) for p in SECTIONED])
 def test_run_folders_written_in_sections_load_unchanged(path: Path):
-    """Every stored setting loads unchanged; keys added since (generator 1.4's ``pigment_cues``,
-    ``outer_layers``) take their defaults, and no other key appears."""
+    """Every stored setting loads unchanged; the key added since (generator 1.4's ``pigment_cues``) takes
+    its default, and no other key appears."""
     stored = dict(flatten(json.loads(path.read_text())))
     loaded = dict(flatten(RunConfig.from_json(path).to_dict()))
     assert {key: loaded[key] for key in stored} == stored
-    assert set(loaded) - set(stored) <= {"data.synthvi.pigment_cues", "data.synthvi.outer_layers"}
+    assert set(loaded) - set(stored) <= {"data.synthvi.pigment_cues"}
 
 
 @pytest.mark.parametrize("path", STORED, ids=[str(p.relative_to(RESULTS)) for p in STORED])

@@ -209,15 +209,8 @@ def run_ablation_table(args: argparse.Namespace) -> int:
     print(ladder_table(out))
     if args.figure:
         path = Path(args.figure)
-        print(
-            json.dumps(
-                {
-                    "figure": str(
-                        save_figure(plot_baseline_ladder(load_ladder(out), title=args.title), path.name, path.parent)
-                    )
-                }
-            )
-        )
+        figure = plot_baseline_ladder(load_ladder(out), title=args.title)
+        print(json.dumps({"figure": str(save_figure(figure, path.name, path.parent))}))
     return 0
 
 

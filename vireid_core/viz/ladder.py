@@ -60,11 +60,12 @@ def plot_baseline_ladder(
     Rows absent from ``record`` are skipped. Returns the figure (one axis, rows left to right).
     """
     present = [row for row in rows if record.get("runs", {}).get(row)]
+    values_of = {row: ladder_values(record, row, metric) for row in present}
     fig = detached_figure((1.5 * len(present) + 1.5, 3.8))
     ax = fig.add_subplot(1, 1, 1)
     rng = np.random.default_rng(0)  # horizontal jitter of the seed dots only
     for x, row in enumerate(present):
-        values = ladder_values(record, row, metric)
+        values = values_of[row]
         std = float(values.std(ddof=1)) if values.size > 1 else 0.0
         ax.bar(x, values.mean(), color="#9ecae1" if row != "oracle" else "#d9d9d9", edgecolor="#3182bd", width=0.65)
         ax.errorbar(x, values.mean(), yerr=std, color="black", capsize=4, lw=1.2)
@@ -73,6 +74,6 @@ def plot_baseline_ladder(
     n_seeds = len(record.get("seeds", []))
     ax.set_xticks(range(len(present)), [LADDER_LABELS.get(row, row) for row in present], fontsize=8)
     ax.set_ylabel(label)
-    ax.set_ylim(0, max(ladder_values(record, row, metric).max() for row in present) * 1.15 + 1)
+    ax.set_ylim(0, max(values.max() for values in values_of.values()) * 1.15 + 1)
     default = f"Baseline ladder ({n_seeds} seeds: bar = mean, line = ± std, dots = seeds)"
     return titled(fig, title or default)

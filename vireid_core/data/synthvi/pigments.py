@@ -22,20 +22,7 @@ import numpy as np
 RGB = tuple[float, float, float]
 
 PRINT_KINDS = ("none", "disc", "square", "bar", "two_bars", "triangle")
-REFLECTIVE_KINDS = ("none", "bands", "shoulders")
 
-# Every field a pigment draw sets on an Identity, with the value that draws nothing (generator 1.3).
-NO_PIGMENT_CUES: dict[str, Any] = {
-    "print_kind": "none",
-    "print_ink": (1.0, 1.0, 1.0),
-    "print_pigment": True,
-    "print_size": 0.0,
-    "print_height": 0.0,
-    "print_offset": 0.0,
-    "back_print": False,
-    "reflective": "none",
-    "pigment_shoes": False,
-}
 # Which look-alike family carries each pigment field: a copied garment keeps its print and trim.
 PIGMENT_FAMILIES: dict[str, tuple[str, ...]] = {
     "upper": (
@@ -65,7 +52,9 @@ def _ink(rng: np.random.Generator) -> tuple[RGB, bool]:
 
 
 def sample_pigment_cues(rng: np.random.Generator) -> dict[str, Any]:
-    """Draw one person's pigment cues. Returns a dict of Identity field values (keys of `NO_PIGMENT_CUES`).
+    """Draw one person's pigment cues. Returns a dict of Identity field values (the pigment fields).
+
+    Their Identity defaults draw nothing (generator 1.3).
 
     Half of the upper garments carry a front print (a disc, square, text bar, two bars or triangle
     of 25-60 % of the torso width, centred or on the left chest); a quarter a back print; one in
@@ -90,14 +79,3 @@ def sample_pigment_cues(rng: np.random.Generator) -> dict[str, Any]:
         "reflective": reflective,
         "pigment_shoes": True,
     }
-
-
-def pigment_transmission(rgb: RGB) -> float:
-    """Fraction of the skin-to-ambient infrared contrast shown by a pigment of visible colour `rgb`, in [0, 1].
-
-    Pigments reflect near-infrared light about as they reflect visible light, so the fraction follows
-    the colour's Rec. 601 luminance: carbon black about 0.25, titanium white about 0.85 (the range of
-    dyed garments is 0.2-0.9).
-    """
-    lum = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
-    return 0.2 + 0.7 * lum

@@ -21,7 +21,7 @@ from vireid_core.data.synthvi.cameras import CameraSpec, Scene
 from vireid_core.data.synthvi.config import SynthVIConfig
 from vireid_core.data.synthvi.figure import Fill, Pose, draw_person
 from vireid_core.data.synthvi.identities import RGB, Identity
-from vireid_core.data.synthvi.pigments import REFLECTIVE_VISIBLE, pigment_transmission
+from vireid_core.data.synthvi.pigments import REFLECTIVE_VISIBLE
 
 # (rgb, heat relative to ambient) -> fill value of the canvas
 FillFunction = Callable[[RGB, float], Fill]
@@ -41,6 +41,16 @@ def near_infrared_response(rgb: RGB) -> float:
     colour channel copied into three) resembles an infrared image.
     """
     return 0.65 * rgb[0] + 0.25 * rgb[1] + 0.10 * rgb[2]
+
+
+def pigment_transmission(rgb: RGB) -> float:
+    """Fraction of the skin-to-ambient infrared contrast shown by a pigment of visible colour `rgb`, in [0, 1].
+
+    Pigments (`pigments.py`) reflect near-infrared light about as they reflect visible light, so the
+    fraction follows the colour's :func:`luminance`: carbon black about 0.25, titanium white about 0.85
+    (the range of dyed garments is 0.2-0.9).
+    """
+    return 0.2 + 0.7 * luminance(rgb)
 
 
 def _rgb8(rgb: RGB) -> tuple[int, int, int]:
@@ -137,7 +147,7 @@ def infrared_paint(
     t = (1 - ir_lum_mix) * fabric term + ir_lum_mix * (0.2 + 0.7 * dye response of its colour), where the
     dye response is :func:`near_infrared_response` (``response="near_infrared"``) or the Rec. 601
     luminance (``"luminance"``, generator 1.2). Pigments (print inks, and shoes when
-    ``person.pigment_shoes``) follow their visible luminance instead (:func:`pigments.pigment_transmission`);
+    ``person.pigment_shoes``) follow their visible luminance instead (:func:`pigment_transmission`);
     retroreflective trim returns the camera's illuminator and is brighter than skin (1.0).
     """
     skin = 0.62 + 0.35 * person.skin_heat
