@@ -49,7 +49,7 @@ from vireid_core.analysis.figure_choices import (
 )
 from vireid_core.analysis.history import history_summary
 from vireid_core.analysis.notebook_parameters import infrared_query, neighbour_settings, whole_number
-from vireid_core.analysis.numbers import write_numbers
+from vireid_core.analysis.numbers import ladder_numbers, write_numbers
 from vireid_core.analysis.rectification import (
     PAIR_KINDS,
     ClusterExplorer,
@@ -131,4 +131,5 @@ __all__ = [
     "whole_number",
     "with_training_subset",
     "write_numbers",
+    "ladder_numbers",
 ]

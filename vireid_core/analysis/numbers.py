@@ -35,3 +35,22 @@ def write_numbers(path: str | Path, numbers: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(_plain(numbers), indent=2, sort_keys=True) + "\n")
     return path
+
+
+def ladder_numbers(record: dict[str, Any], source: str, metric: str = "all_rank1") -> dict[str, Any]:
+    """The stored ladder's ``metric`` in the shape a notebook's claims read.
+
+    ``record`` is an ``ablation.json`` of ``ablation --ladder``; ``source`` names where it was read.
+    Returns ``{"source", "preset", "seeds", "n_seeds", "rows": {row: {"mean", "std", "n"}},
+    "paired": {"A - B": {"mean", "std", "n", "positive", "values"}}}``, retrieval in percent; nothing
+    is recomputed, the values are the record's own.
+    """
+    aggregate, paired = record.get("aggregate", {}), record.get("paired", {})
+    return {
+        "source": source,
+        "preset": record.get("preset"),
+        "seeds": list(record.get("seeds", [])),
+        "n_seeds": len(record.get("seeds", [])),
+        "rows": {row: dict(metrics[metric]) for row, metrics in aggregate.items() if metric in metrics},
+        "paired": {step: dict(metrics[metric]) for step, metrics in paired.items() if metric in metrics},
+    }

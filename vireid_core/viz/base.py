@@ -46,9 +46,11 @@ def apply_style() -> None:
 
 
 def titled(fig: Figure, title: str) -> Figure:
-    """``fig`` with its title (``suptitle``) and a tight layout: the last step of most figures here."""
+    """``fig`` with its title (``suptitle``) and a tight layout (unless it already has a layout engine,
+    e.g. the constrained layout of :func:`detached_figure`): the last step of most figures here."""
     fig.suptitle(title)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     return fig
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from vireid_core.run_dir import AblationDir
 from vireid_core.viz.base import detached_figure, titled
 
 LADDER_ROWS = ("untrained", "start", "M1", "M6", "oracle")
@@ -28,13 +29,14 @@ LADDER_LABELS = {
     "M6": "M6\nfull BMIL",
     "oracle": "oracle\n(true labels)",
 }
+ALL_LADDER_ROWS = tuple(LADDER_LABELS)  # every row of ``ablation --ladder``, in ladder order
 
 
 def load_ladder(path: str | Path) -> dict[str, Any]:
     """The ablation/ladder record at ``path`` (an ``ablation.json`` or the folder holding one)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "ablation.json"
+        path = AblationDir(path).summary
     if not path.is_file():
         raise FileNotFoundError(f"no ladder record at {path}: expected the ablation.json of `ablation --ladder`")
     return json.loads(path.read_text())
