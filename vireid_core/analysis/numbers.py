@@ -42,8 +42,9 @@ def ladder_numbers(record: dict[str, Any], source: str, metric: str = "all_rank1
 
     ``record`` is an ``ablation.json`` of ``ablation --ladder``; ``source`` names where it was read.
     Returns ``{"source", "preset", "seeds", "n_seeds", "rows": {row: {"mean", "std", "n"}},
-    "paired": {"A - B": {"mean", "std", "n", "positive", "values"}}}``, retrieval in percent; nothing
-    is recomputed, the values are the record's own.
+    "paired": {"A - B": {"mean", "std", "n", "positive", "values"}}, "global_mixed_fraction": {row: mean}}``
+    (retrieval in percent; the mixed share of the last global clustering, a fraction, for the rows that
+    cluster globally); nothing is recomputed, the values are the record's own.
     """
     aggregate, paired = record.get("aggregate", {}), record.get("paired", {})
     return {
@@ -53,4 +54,9 @@ def ladder_numbers(record: dict[str, Any], source: str, metric: str = "all_rank1
         "n_seeds": len(record.get("seeds", [])),
         "rows": {row: dict(metrics[metric]) for row, metrics in aggregate.items() if metric in metrics},
         "paired": {step: dict(metrics[metric]) for step, metrics in paired.items() if metric in metrics},
+        "global_mixed_fraction": {
+            row: metrics["global_mixed_fraction"]["mean"]
+            for row, metrics in aggregate.items()
+            if "global_mixed_fraction" in metrics
+        },
     }
