@@ -29,6 +29,7 @@ import pytest
 import torch
 
 from vireid_core.analysis.exercises import EXERCISE_MARKER, EXERCISE_TAG, is_exercise, solutions_notebook
+from vireid_core.viz.ladder import load_ladder
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 COMMITTED = Path(__file__).resolve().parents[1] / "figures"
@@ -233,6 +234,30 @@ def test_unfinished_exercises_report_not_done_and_the_notebook_goes_on(student, 
     assert namespace["numbers"]["toy"]["modality-aware Jaccard"]["cross_pairs_linked"] > 0
 
 
+def run_papermill(notebook: Path, output: Path, params: dict) -> subprocess.CompletedProcess:
+    """Execute ``notebook`` headless into ``output`` with ``params``, from ``notebooks/``, bounded by an outer
+    ``timeout`` of 300 s and papermill's per-cell ``--execution-timeout`` of 240 s; returns the finished process."""
+    command = [
+        "timeout",
+        "300",
+        sys.executable,
+        "-m",
+        "papermill",
+        str(notebook),
+        str(output),
+        "--cwd",
+        str(NOTEBOOKS),
+        "--execution-timeout",
+        "240",
+        "-k",
+        "python3",
+        "--no-progress-bar",
+        "-y",
+        json.dumps(params),
+    ]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """Run all four notebooks once (in order: 01 trains the shared smoke run the others reuse)."""
@@ -241,26 +266,7 @@ def executed(tmp_path_factory):
     outcomes = {}
     for name in NAMES:
         params = {**SMOKE, **PARAMETERS[name], "cache_dir": str(cache), "figures_dir": str(figures)}
-        command = [
-            "timeout",
-            "300",
-            sys.executable,
-            "-m",
-            "papermill",
-            str(NOTEBOOKS / f"{name}.ipynb"),
-            str(root / f"{name}.ipynb"),
-            "--cwd",
-            str(NOTEBOOKS),
-            "--execution-timeout",
-            "240",
-            "-k",
-            "python3",
-            "--no-progress-bar",
-            "-y",
-            json.dumps(params),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True)
-        outcomes[name] = done
+        outcomes[name] = run_papermill(NOTEBOOKS / f"{name}.ipynb", root / f"{name}.ipynb", params)
     return figures, outcomes
 
 
@@ -297,7 +303,7 @@ def test_committed_numbers_read_the_stored_ladder(name):
     committed and their numbers carry every reference row with the seed spread of the record they read."""
     ladder = json.loads((COMMITTED / f"{name}_numbers.json").read_text())["ladder"]
     assert (COMMITTED / f"{name[:2]}_baseline_ladder.png").is_file()
-    record = json.loads((NOTEBOOKS / ladder["source"] / "ablation.json").read_text())
+    record = load_ladder(NOTEBOOKS / ladder["source"])
     assert ladder["seeds"] == record["seeds"], f"{name}: the committed numbers read an older state of the ladder"
     for row in ("untrained", "start", "M1", "M6", "oracle"):
         assert ladder["rows"][row] == record["aggregate"][row]["all_rank1"]

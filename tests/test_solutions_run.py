@@ -9,13 +9,9 @@ as the other notebook runs are.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import nbformat
 import pytest
-from test_notebooks import NOTEBOOKS, PARAMETERS, SMOKE, SOLUTIONS
+from test_notebooks import NOTEBOOKS, PARAMETERS, SMOKE, SOLUTIONS, run_papermill
 
 STUDENT = "02_distance_rectification"
 
@@ -31,25 +27,7 @@ def test_solutions_copy_runs_whole_with_every_check_passed(tmp_path):
         "figures_dir": str(tmp_path / "figures"),
         "exercises_strict": True,
     }
-    command = [
-        "timeout",
-        "300",
-        sys.executable,
-        "-m",
-        "papermill",
-        str(NOTEBOOKS / f"{solved}.ipynb"),
-        str(executed),
-        "--cwd",
-        str(NOTEBOOKS),
-        "--execution-timeout",
-        "240",
-        "-k",
-        "python3",
-        "--no-progress-bar",
-        "-y",
-        json.dumps(params),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = run_papermill(NOTEBOOKS / f"{solved}.ipynb", executed, params)
     assert done.returncode == 0, f"{solved} failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
 
     cells = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]

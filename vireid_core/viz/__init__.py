@@ -25,14 +25,13 @@ from vireid_core.viz.clusters import (
 from vireid_core.viz.embeddings import modality_centroids, plot_embedding, plot_embeddings
 from vireid_core.viz.evaluation import ablation_rows, plot_ablation, plot_ablation_differences, plot_cmc
 from vireid_core.viz.images import plot_modality_samples, plot_neighbour_strips, plot_retrieval_gallery
-from vireid_core.viz.ladder import ALL_LADDER_ROWS, ladder_values, load_ladder, plot_baseline_ladder
+from vireid_core.viz.ladder import ladder_values, load_ladder, plot_baseline_ladder
 from vireid_core.viz.text import dataset_summary, format_numbers, rounded
 from vireid_core.viz.toy import plot_toy_association
 from vireid_core.viz.training import LiveTrainingPlot, plot_live_training, plot_prototypes
 from vireid_core.viz.widgets import ClusterExplorerPanel, cluster_explorer_panel
 
 __all__ = [
-    "ALL_LADDER_ROWS",
     "MODALITY_COLOURS",
     "MODALITY_LABELS",
     "STAGE_COLOURS",

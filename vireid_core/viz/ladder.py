@@ -29,7 +29,6 @@ LADDER_LABELS = {
     "M6": "M6\nfull BMIL",
     "oracle": "oracle\n(true labels)",
 }
-ALL_LADDER_ROWS = tuple(LADDER_LABELS)  # every row of ``ablation --ladder``, in ladder order
 
 
 def load_ladder(path: str | Path) -> dict[str, Any]:
