@@ -211,3 +211,11 @@ def test_cached_runs_keep_their_folder_while_the_flat_layout_can_name_them():
     }.items():
         changed = get_preset("synthvi-cpu", {key: value})  # settings the flat layout cannot hold
         assert run_digest(changed) == stable_digest(changed.to_dict()) != run_digest(config), key
+
+
+def test_imagenet_reference_preset_differs_from_the_demo_only_in_network_and_start():
+    demo, reference = get_preset("synthvi-cpu").to_dict(), get_preset("synthvi-imagenet").to_dict()
+    differing = {key for key in demo if demo[key] != reference[key]}
+    assert differing == {"preset", "model", "pretrain"}
+    assert reference["model"]["arch"] == "effnet_lite0" and reference["model"]["pretrained"] == "imagenet"
+    assert reference["pretrain"]["enabled"] is False  # the start is the ImageNet weights themselves
