@@ -77,7 +77,7 @@ def _synthvi_imagenet() -> RunConfig:
 
     ImageNet weights are the start BMIL uses on real data; nothing in them ties a visible image to an
     infrared one. Data, association and schedule are ``synthvi-cpu``'s: only the network and its start
-    differ, so the two ladders compare starts. The full-width network trains about 8.6x slower than the
+    differ, so the two ladders compare starts. The full-width network trains about 9x slower than the
     quarter-width ResNet-18 (docs/synthvi-calibration.md records the measured times).
     """
     config = _synthvi_cpu()
